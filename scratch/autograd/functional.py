@@ -1,0 +1,1 @@
+"""Composite and fused neural-network functions (softmax, losses, normalisation, convolution)."""

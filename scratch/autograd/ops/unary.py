@@ -1,0 +1,201 @@
+"""Elementwise unary ops: z = f(x), backward grad · f'(x)."""
+import numpy as np
+from scipy import special
+
+from ..function import Function
+
+_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+
+
+class Neg(Function):
+    """z = −x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    """z = eˣ;  dz/dx = z."""
+
+    @staticmethod
+    def forward(ctx, x):
+        z = np.exp(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad * z
+
+
+class Log(Function):
+    """z = log x;  dz/dx = 1/x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """z = √x;  dz/dx = 1 / (2z)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        z = np.sqrt(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad / (2 * z)
+
+
+class Abs(Function):
+    """z = |x|;  dz/dx = sign x (0 at 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(x)
+
+
+class Tanh(Function):
+    """z = tanh x;  dz/dx = 1 − z²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        z = np.tanh(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad * (1 - z * z)
+
+
+class Sigmoid(Function):
+    """z = σ(x) = 1 / (1 + e⁻ˣ) (``scipy.special.expit``, stable for any x);  dz/dx = z(1 − z)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        z = special.expit(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad * z * (1 - z)
+
+
+class Relu(Function):
+    """z = max(x, 0);  dz/dx = 1 for x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)
+
+
+class Silu(Function):
+    """z = x σ(x);  dz/dx = σ(x) (1 + x (1 − σ(x)))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = special.expit(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * s * (1 + x * (1 - s))
+
+
+class Gelu(Function):
+    """GELU, exact ``z = x Φ(x)`` or the tanh approximation (``approximate="tanh"``).
+
+    exact:  dz/dx = Φ(x) + x φ(x)
+    tanh:   z = x/2 (1 + tanh u),  u = √(2/π)(x + 0.044715 x³),
+            dz/dx = (1 + tanh u)/2 + x/2 (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        ctx.approximate_tanh = approximate == "tanh"
+        if approximate == "none":
+            cdf = special.ndtr(x)
+            ctx.save_for_backward(x, cdf)
+            return x * cdf
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            ctx.save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, saved = ctx.saved_tensors
+        if ctx.approximate_tanh:
+            t = saved
+            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        return grad * (saved + x * pdf.astype(x.dtype))
+
+
+class Clip(Function):
+    """z = min(max(x, low), high);  dz/dx = 1 inside [low, high], 0 outside."""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return grad * inside
+
+
+class Cast(Function):
+    """z = x converted to ``dtype``; the gradient is converted back to x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.input_dtype)
