@@ -1,0 +1,5 @@
+"""Numba hot loops, one module per family, each with its NumPy reference twin.
+
+Modules are imported explicitly (``from scratch.kernels.routing import route``); nothing here is
+compiled at import time.
+"""
