@@ -1,0 +1,57 @@
+"""``Conv2d``: 2-D cross-correlation over NCHW images."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..autograd import functional as F
+from . import init
+from .module import Module, Parameter
+from .validation import floating_dtype, generator, positive_int
+
+
+class Conv2d(Module):
+    """y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation, as in every framework).
+
+    x: (N, in_channels, H, W) → y: (N, out_channels, H', W') with H' = ⌊(H + 2·padding − kh) / stride⌋ + 1
+    (likewise W'); W: (out_channels, in_channels, kh, kw), b: (out_channels,). ``kernel_size``,
+    ``stride`` and ``padding`` are an int or an (h, w) pair. Initialised as ``torch.nn.Conv2d``: W and b
+    ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels · kh · kw.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, bias: bool = True, *,
+                 rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
+        super().__init__()
+        self.in_channels = positive_int("in_channels", in_channels)
+        self.out_channels = positive_int("out_channels", out_channels)
+        self.kernel_size = _pair("kernel_size", kernel_size, minimum=1)
+        self.stride = _pair("stride", stride, minimum=1)
+        self.padding = _pair("padding", padding, minimum=0)
+        dtype = floating_dtype("dtype", dtype)
+        rng = generator("rng", rng)
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels, *self.kernel_size), dtype))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        self.bias = None
+        if bias:
+            bound = 1 / math.sqrt(init.fan_in_and_fan_out(self.weight.shape)[0])
+            self.bias = Parameter(init.uniform_(np.empty(self.out_channels, dtype), -bound, bound, rng))
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        if np.ndim(x.data if isinstance(x, Tensor) else x) != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {np.shape(x)}")
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+
+
+def _pair(name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
+    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum
+                             for v in pair):
+        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])

@@ -1,0 +1,38 @@
+"""Adagrad (Duchi et al., 2011), dense or lazy-sparse, as ``torch.optim.Adagrad``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, Rows, check_argument
+
+
+class Adagrad(Optimizer):
+    """Per-coordinate step sizes shrinking with the accumulated squared gradient:
+
+        G ← G + g²                 (G starts at ``initial_accumulator_value``)
+        θ ← θ − lr · g / (√G + ε)
+
+    A row with a zero gradient is left unchanged by this rule, so lazy-sparse mode
+    (``sparse=True``) gives exactly the dense result and only saves the work on untouched rows.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, eps: float = 1e-10,
+                 initial_accumulator_value: float = 0.0, sparse: bool = False):
+        super().__init__(params, lr, sparse=sparse)
+        check_argument(eps > 0, "eps", "> 0", eps)
+        check_argument(initial_accumulator_value >= 0, "initial_accumulator_value", ">= 0",
+                       initial_accumulator_value)
+        self.eps = float(eps)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+
+    def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
+        return {"sum": np.full_like(p.data, self.initial_accumulator_value)}
+
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
+        g = grad[rows]
+        accumulated = state["sum"][rows] + g * g
+        state["sum"][rows] = accumulated
+        theta[rows] -= self.lr * g / (np.sqrt(accumulated) + self.eps)

@@ -1,0 +1,85 @@
+"""Adam and AdamW, dense or lazy-sparse, as ``torch.optim.Adam`` / ``torch.optim.AdamW``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, Rows, check_argument, per_row
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with L2 weight decay λ folded into the gradient, as ``torch.optim.Adam``.
+
+    At the t-th step of a parameter (t = 1, 2, ...):
+
+        g = ∇θ + λ θ
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
+        θ ← θ − lr · m̂ / (√v̂ + ε)
+
+    Lazy-sparse mode (``sparse=True``) applies these equations only to the rows with a non-zero
+    gradient, and counts steps per row: t_r is the number of steps that touched row r, so a
+    row's bias correction is 1 − β^(t_r), and a row seen for the first time gets the fully
+    corrected first update of a fresh Adam. (TF's LazyAdam and ``torch.optim.SparseAdam`` update
+    the moments the same lazy way but correct the bias with the parameter's global step.) Weight
+    decay, too, reaches only the touched rows.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, sparse: bool = False):
+        super().__init__(params, lr, sparse=sparse)
+        check_argument(len(betas) == 2, "betas", "a pair (beta1, beta2)", betas)
+        beta1, beta2 = betas
+        check_argument(0 <= beta1 < 1, "betas[0]", "in [0, 1)", beta1)
+        check_argument(0 <= beta2 < 1, "betas[1]", "in [0, 1)", beta2)
+        check_argument(eps > 0, "eps", "> 0", eps)
+        check_argument(weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
+        self.betas = (float(beta1), float(beta2))
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+
+    def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
+        return {
+            "step": np.zeros((len(p.data),) if self.sparse else (), dtype=np.int64),
+            "exp_avg": np.zeros_like(p.data),
+            "exp_avg_sq": np.zeros_like(p.data),
+        }
+
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
+        beta1, beta2 = self.betas
+        lam = self.weight_decay
+        g = grad[rows]
+        if lam and self.decoupled_weight_decay:
+            theta[rows] *= 1 - self.lr * lam
+        elif lam:
+            g = g + lam * theta[rows]
+        m = beta1 * state["exp_avg"][rows] + (1 - beta1) * g
+        v = beta2 * state["exp_avg_sq"][rows] + (1 - beta2) * g * g
+        state["exp_avg"][rows] = m
+        state["exp_avg_sq"][rows] = v
+        state["step"][rows] += 1
+        t = state["step"][rows]
+        m_hat = m / per_row(1 - beta1**t, theta)
+        v_hat = v / per_row(1 - beta2**t, theta)
+        theta[rows] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``:
+
+        θ ← θ (1 − lr λ)
+
+    then the Adam update of ``Adam`` with g = ∇θ (λ is not folded into the gradient). In
+    lazy-sparse mode the decay, too, reaches only the touched rows.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, sparse: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, sparse)

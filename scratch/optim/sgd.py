@@ -1,0 +1,44 @@
+"""Stochastic gradient descent with momentum, as ``torch.optim.SGD`` (no dampening)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, Rows, check_argument
+
+
+class SGD(Optimizer):
+    """SGD with L2 weight decay λ, momentum μ and optionally Nesterov momentum.
+
+        g = ∇θ + λ θ
+        b ← μ b + g                       (b starts at 0, so b = g after the first step)
+        d = g + μ b  if nesterov,  else  d = b
+        θ ← θ − lr · d
+
+    With μ = 0 this is plain θ ← θ − lr · g and no state is kept.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False):
+        super().__init__(params, lr)
+        check_argument(momentum >= 0, "momentum", ">= 0", momentum)
+        check_argument(weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
+        check_argument(not nesterov or momentum > 0, "momentum", "> 0 when nesterov=True", momentum)
+        self.momentum = float(momentum)
+        self.weight_decay = float(weight_decay)
+        self.nesterov = bool(nesterov)
+
+    def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
+        return {"momentum_buffer": np.zeros_like(p.data)} if self.momentum else {}
+
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
+        mu, lam = self.momentum, self.weight_decay
+        g = grad[rows] + lam * theta[rows] if lam else grad[rows]
+        d = g
+        if mu:
+            b = mu * state["momentum_buffer"][rows] + g
+            state["momentum_buffer"][rows] = b
+            d = g + mu * b if self.nesterov else b
+        theta[rows] -= self.lr * d
