@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, Rows, check_argument
+from .optimizer import Optimizer, check_argument
 
 
 class Adagrad(Optimizer):
@@ -31,8 +31,9 @@ class Adagrad(Optimizer):
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         return {"sum": np.full_like(p.data, self.initial_accumulator_value)}
 
-    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
-        g = grad[rows]
-        accumulated = state["sum"][rows] + g * g
-        state["sum"][rows] = accumulated
-        theta[rows] -= self.lr * g / (np.sqrt(accumulated) + self.eps)
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        G = state["sum"]
+        G += grad * grad
+        denominator = np.sqrt(G)
+        denominator += self.eps
+        theta -= self.lr * grad / denominator

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, Rows, check_argument, per_row
+from .optimizer import Optimizer, check_argument, per_row
 
 
 class Adam(Optimizer):
@@ -19,6 +19,8 @@ class Adam(Optimizer):
         v ← β₂ v + (1 − β₂) g²
         m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
         θ ← θ − lr · m̂ / (√v̂ + ε)
+
+    m, v and t are kept per parameter as ``state["exp_avg"]``, ``state["exp_avg_sq"]`` and ``state["step"]``.
 
     Lazy-sparse mode (``sparse=True``) applies these equations only to the rows with a non-zero
     gradient, and counts steps per row: t_r is the number of steps that touched row r, so a
@@ -50,23 +52,25 @@ class Adam(Optimizer):
             "exp_avg_sq": np.zeros_like(p.data),
         }
 
-    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         beta1, beta2 = self.betas
         lam = self.weight_decay
-        g = grad[rows]
+        g = grad
         if lam and self.decoupled_weight_decay:
-            theta[rows] *= 1 - self.lr * lam
+            theta *= 1 - self.lr * lam
         elif lam:
-            g = g + lam * theta[rows]
-        m = beta1 * state["exp_avg"][rows] + (1 - beta1) * g
-        v = beta2 * state["exp_avg_sq"][rows] + (1 - beta2) * g * g
-        state["exp_avg"][rows] = m
-        state["exp_avg_sq"][rows] = v
-        state["step"][rows] += 1
-        t = state["step"][rows]
+            g = grad + lam * theta
+        m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        t += 1
         m_hat = m / per_row(1 - beta1**t, theta)
         v_hat = v / per_row(1 - beta2**t, theta)
-        theta[rows] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        denominator = np.sqrt(v_hat, out=v_hat)
+        denominator += self.eps
+        theta -= self.lr * m_hat / denominator
 
 
 class AdamW(Adam):

@@ -1,13 +1,15 @@
 """``Optimizer``: the base of the update rules: the parameters, the learning rate and per-parameter state.
 
-A subclass names the arrays it keeps for each parameter (``init_state``) and applies its rule to
-the rows it is given (``update``); ``step`` calls ``update`` for every parameter whose ``grad`` is
-not None, creating its state on first use.
+A subclass names the arrays it keeps for each parameter (``init_state``) and applies its rule in
+place to a parameter, its gradient and its state arrays (``update``); ``step`` calls ``update`` for
+every parameter whose ``grad`` is not None, creating its state on first use.
 
 Lazy-sparse mode (``sparse=True``, for embedding tables) updates only the rows of the first axis
-whose gradient row is non-zero: the other rows keep their values *and* their state, as if the
-step had not happened for them (TF's LazyAdam and ``torch.optim.SparseAdam`` behave the same way
-for the moments). A row looked up but given an exactly zero gradient counts as untouched.
+whose gradient row is non-zero: ``step`` gathers those rows of θ, of the gradient and of every
+state array, applies the same ``update`` to them and scatters them back. The other rows keep their
+values *and* their state, as if the step had not happened for them (TF's LazyAdam and
+``torch.optim.SparseAdam`` treat the moments the same way). A row looked up but given an exactly
+zero gradient counts as untouched.
 
 ``state_dict`` is flat and holds only arrays and numbers, so it goes straight into an ``.npz``:
 ``{"lr": 0.001, "state.3.exp_avg": array, "state.3.step": array, ...}`` (the number is the
@@ -16,14 +18,11 @@ parameter's position in ``params``).
 from __future__ import annotations
 
 import math
-from types import EllipsisType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..autograd import Tensor
-
-Rows = np.ndarray | EllipsisType
 
 
 def check_argument(ok: bool, name: str, expected: str, value: Any) -> None:
@@ -49,11 +48,13 @@ class Optimizer:
     def __init__(self, params: Iterable[Tensor], lr: float, *, sparse: bool = False):
         self.params = list(params)
         check_argument(len(self.params) > 0, "params", "a non-empty iterable of Tensors", self.params)
+        seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(f"params[{i}] must be a Tensor that requires grad, got {type(p).__name__}")
-            if any(q is p for q in self.params[:i]):
+            if id(p) in seen:
                 raise ValueError(f"params[{i}] appears more than once in params")
+            seen.add(id(p))
             if sparse and p.ndim == 0:
                 raise ValueError(f"params[{i}] is a scalar; sparse=True updates rows of the first axis")
         check_argument(lr > 0, "lr", "> 0", lr)
@@ -76,20 +77,26 @@ class Optimizer:
         """The state arrays of parameter ``p`` before its first step."""
         return {}
 
-    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
-        """Apply the rule in place to ``theta[rows]`` and ``state[...][rows]`` (``rows`` is ``...``
-        in dense mode, an index array in sparse mode)."""
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Apply the rule in place to ``theta`` and the ``state`` arrays (``grad`` is read only)."""
         raise NotImplementedError
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient (only its touched rows in lazy-sparse mode)."""
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
             if not state:
                 state.update(self.init_state(p))
-            rows = touched_rows(p.grad) if self.sparse else ...
-            self.update(p.data, p.grad, state, rows)
+            if not self.sparse:
+                self.update(p.data, p.grad, state)
+                continue
+            rows = touched_rows(p.grad)
+            theta, row_state = p.data[rows], {name: array[rows] for name, array in state.items()}
+            self.update(theta, p.grad[rows], row_state)
+            p.data[rows] = theta
+            for name, array in row_state.items():
+                state[name][rows] = array
 
     def zero_grad(self) -> None:
         """Drop every parameter's gradient (``grad = None``)."""

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, Rows, check_argument
+from .optimizer import Optimizer, check_argument
 
 
 class SGD(Optimizer):
@@ -33,12 +33,13 @@ class SGD(Optimizer):
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         return {"momentum_buffer": np.zeros_like(p.data)} if self.momentum else {}
 
-    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], rows: Rows) -> None:
+    def update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         mu, lam = self.momentum, self.weight_decay
-        g = grad[rows] + lam * theta[rows] if lam else grad[rows]
+        g = grad + lam * theta if lam else grad
         d = g
         if mu:
-            b = mu * state["momentum_buffer"][rows] + g
-            state["momentum_buffer"][rows] = b
+            b = state["momentum_buffer"]
+            b *= mu
+            b += g
             d = g + mu * b if self.nesterov else b
-        theta[rows] -= self.lr * d
+        theta -= self.lr * d
