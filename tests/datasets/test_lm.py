@@ -1,0 +1,65 @@
+"""Language-model streams: loading, split, batches."""
+import numpy as np
+import pytest
+
+from scratch.datasets import (char_vocab, load_text, load_text_bytes, random_batches, sequential_batches,
+                              train_val_split)
+
+
+def test_default_corpus_as_bytes():
+    data = load_text_bytes()
+    assert data.dtype == np.uint8 and data.ndim == 1 and data.size > 5_000_000
+    assert bytes(data[:100]).decode("utf-8", errors="ignore").strip()
+
+
+def test_char_vocab_round_trips():
+    chars, ids = char_vocab("abracadabra é")
+    assert chars == [" ", "a", "b", "c", "d", "r", "é"]
+    assert ids.dtype == np.int32 and "".join(chars[i] for i in ids) == "abracadabra é"
+
+
+def test_train_val_split_takes_the_end_of_every_block():
+    data = np.arange(1000)
+    train, val = train_val_split(data, val_fraction=0.1, blocks=4)
+    assert train.size == 900 and val.size == 100
+    assert val[:25].tolist() == list(range(225, 250)) and val[-25:].tolist() == list(range(975, 1000))
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), data)
+
+
+def test_random_batches_shapes_and_shift(rng):
+    data = np.arange(500, dtype=np.uint8) % 251
+    x, y = random_batches(data, batch_size=8, seq_len=16, rng=rng)
+    assert x.shape == y.shape == (8, 16) and x.dtype == y.dtype == np.int64
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    np.testing.assert_array_equal(y[:, -1], (x[:, -1] + 1) % 251)
+
+
+def test_sequential_batches_cover_every_position_once():
+    data = np.arange(103)
+    batches = list(sequential_batches(data, batch_size=4, seq_len=10))
+    assert [x.shape for x, _ in batches] == [(4, 10), (4, 10), (4, 5)]
+    x = np.concatenate([x for x, _ in batches], axis=1)
+    y = np.concatenate([y for _, y in batches], axis=1)
+    np.testing.assert_array_equal(y, x + 1)
+    np.testing.assert_array_equal(np.sort(x.ravel()), np.arange(100))
+
+
+def test_bad_inputs_raise_naming_them(tmp_path, rng):
+    with pytest.raises(FileNotFoundError, match="nothing.txt"):
+        load_text(tmp_path / "nothing.txt")
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueError, match="corpus .*empty.txt is empty"):
+        load_text_bytes(tmp_path / "empty.txt")
+    data = np.arange(50)
+    with pytest.raises(ValueError, match="val_fraction"):
+        train_val_split(data, val_fraction=1.0)
+    with pytest.raises(ValueError, match="blocks"):
+        train_val_split(data, blocks=0)
+    with pytest.raises(ValueError, match="seq_len"):
+        random_batches(data, 4, 0, rng)
+    with pytest.raises(ValueError, match="seq_len=50"):
+        random_batches(data, 4, 50, rng)
+    with pytest.raises(ValueError, match="batch_size"):
+        next(sequential_batches(data, 0, 8))
+    with pytest.raises(ValueError, match="data must be a 1-D integer array"):
+        random_batches(np.zeros((4, 4)), 2, 2, rng)
