@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
 from . import init
 from .module import Module, Parameter
@@ -40,8 +40,9 @@ class Conv2d(Module):
             self.bias = Parameter(init.uniform_(np.empty(self.out_channels, dtype), -bound, bound, rng))
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
-        if np.ndim(x.data if isinstance(x, Tensor) else x) != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {np.shape(x)}")
+        x = as_tensor(x)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {x.shape}")
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
