@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scratch import Tensor
-from scratch.nn import Parameter
+from scratch.nn import Linear, Parameter
 from scratch.optim import SGD, Adagrad, Adam, AdamW, clip_grad_norm, linear_decay, warmup_cosine
 
 RTOL = 1e-12
@@ -314,6 +314,22 @@ def test_lr_set_by_a_schedule_must_be_finite_and_non_negative():
     optimizer = SGD([Parameter(np.zeros(2))], lr=0.1)
     with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
         optimizer.lr = float("inf")
+
+
+@pytest.mark.parametrize("optimizer_class, hyper", ALL[:4])
+def test_training_a_linear_layer_reduces_the_loss(optimizer_class, hyper, rng):
+    x = rng.standard_normal((64, 5))
+    y = x @ rng.standard_normal((5, 2)) + 0.5
+    layer = Linear(5, 2, rng=rng, dtype=np.float64)
+    optimizer = optimizer_class(layer.parameters(), **{**hyper, "lr": 0.05})
+    losses = []
+    for _ in range(100):
+        loss = ((layer(x) - y) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0]
 
 
 # ----------------------------------------------------------------------------- schedules
