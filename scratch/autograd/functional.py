@@ -1,1 +1,0 @@
-"""Composite and fused neural-network functions (softmax, losses, normalisation, convolution)."""
