@@ -1,0 +1,269 @@
+"""The networks of the capsule experiments (spec capsule.md §4, §6) and their training loop.
+
+* ``SuCapsuleNet``: Su's conv stack, then its C channels at every position read as N = H'·W'
+  input capsules of dimension d = C (raw ReLU features, no squash) → shared-weight capsule layer
+  → scores p_j = ‖v_j‖.
+* ``CNNBaseline``: the same conv stack → global average pooling → Dense 128 ReLU → Dense K sigmoid.
+* ``SabourCapsNet``: conv 9×9 → PrimaryCaps → full-weight capsule layer (Sabour routing, ε = 1),
+  with the masked reconstruction decoder.
+
+Conv stack (valid padding, ReLU): conv3×3 w₀ → conv3×3 w₁ → avgpool 2 → conv3×3 w₂ → conv3×3 w₃;
+28×28 → 8×8 (N = 64) and 56×28 → 22×8 (N = 176) with the same weights. Su's widths are
+64-64-128-128; 16-16-32-32 is the small CPU setting. Conv and dense layers are Glorot-uniform with
+zero biases, as in Keras. Every model maps images (B, H, W) or (B, 1, H, W) to scores (B, K) in
+[0, 1] and has ``loss(x, y)``: the margin loss, plus the scaled reconstruction error for Sabour.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import Tensor, as_tensor, no_grad
+from ..autograd import functional as F
+from ..nn import Conv2d, Linear, Module, ModuleList, init
+from ..nn.validation import generator
+from ..progress import Progress, check_finite
+from .capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss
+
+SU_WIDTHS = (64, 64, 128, 128)
+SMALL_WIDTHS = (16, 16, 32, 32)
+
+
+def _images(x: Any) -> Tensor:
+    """(B, H, W) or (B, 1, H, W) → a (B, 1, H, W) Tensor."""
+    x = as_tensor(x)
+    if x.ndim == 3:
+        x = x.reshape(x.shape[0], 1, *x.shape[1:])
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"x must be grey images (B, H, W) or (B, 1, H, W), got shape {x.shape}")
+    return x
+
+
+def _glorot(*layers: Module, rng: np.random.Generator) -> None:
+    """Keras defaults: Glorot-uniform weights and zero biases."""
+    for layer in layers:
+        init.xavier_uniform_(layer.weight, rng=rng)
+        if layer.bias is not None:
+            init.zeros_(layer.bias)
+
+
+class ConvStack(Module):
+    """x (B, 1, H, W) → features (B, w₃, H', W'), H' = ⌊(H − 4)/2⌋ − 4 (valid 3×3 convs, avgpool 2)."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, *, rng: np.random.Generator,
+                 dtype: np.dtype | type = np.float32):
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError(f"widths must be four channel counts, got {widths!r}")
+        self.widths = tuple(int(w) for w in widths)
+        channels = (1,) + self.widths
+        self.conv1, self.conv2, self.conv3, self.conv4 = [
+            Conv2d(c_in, c_out, 3, rng=rng, dtype=dtype) for c_in, c_out in zip(channels, channels[1:])]
+        _glorot(self.conv1, self.conv2, self.conv3, self.conv4, rng=rng)
+
+    def forward(self, x: Any) -> Tensor:
+        h = self.conv2(self.conv1(x).relu()).relu()
+        h = F.avg_pool2d(h, 2)
+        return self.conv4(self.conv3(h).relu()).relu()
+
+
+class _MarginModel(Module):
+    """Scores (B, K) in [0, 1] trained with the margin loss of ``margin`` (m_pos, m_neg, lam, reduction)."""
+
+    def __init__(self, margin: dict[str, Any] | None):
+        super().__init__()
+        self.margin = dict(margin or {})
+
+    def loss(self, x: Any, y: np.ndarray) -> Tensor:
+        return margin_loss(self(x), y, **self.margin)
+
+
+class SuCapsuleNet(_MarginModel):
+    """images → ConvStack (B, C, H', W') → u (B, N = H'·W', d = C) → CapsuleLayer → p = ‖v‖ (B, K).
+
+    ``capsule`` holds the CapsuleLayer keywords (iterations, mode, eps, stop_gradient, implementation).
+    """
+
+    def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, num_classes: int = 10, capsule_dim: int = 16,
+                 *, capsule: dict[str, Any] | None = None, margin: dict[str, Any] | None = None,
+                 rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
+        super().__init__(margin)
+        rng = generator("rng", rng)
+        self.features = ConvStack(widths, rng=rng, dtype=dtype)
+        self.capsules = CapsuleLayer(self.features.widths[-1], num_classes, capsule_dim, shared=True,
+                                     rng=rng, dtype=dtype, **(capsule or {}))
+
+    def forward(self, x: Any) -> Tensor:
+        h = self.features(_images(x))
+        batch, channels, height, width = h.shape
+        u = h.reshape(batch, channels, height * width).transpose(0, 2, 1)
+        return capsule_lengths(self.capsules(u))
+
+
+class CNNBaseline(_MarginModel):
+    """images → ConvStack → global average pool (B, C) → Dense 128 ReLU → Dense K sigmoid (B, K)."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, num_classes: int = 10, hidden: int = 128,
+                 *, margin: dict[str, Any] | None = None, rng: np.random.Generator | None = None,
+                 dtype: np.dtype | type = np.float32):
+        super().__init__(margin)
+        rng = generator("rng", rng)
+        self.features = ConvStack(widths, rng=rng, dtype=dtype)
+        self.hidden = Linear(self.features.widths[-1], hidden, rng=rng, dtype=dtype)
+        self.out = Linear(hidden, num_classes, rng=rng, dtype=dtype)
+        _glorot(self.hidden, self.out, rng=rng)
+
+    def forward(self, x: Any) -> Tensor:
+        pooled = self.features(_images(x)).mean(axis=(2, 3))
+        return self.out(self.hidden(pooled).relu()).sigmoid()
+
+
+class SabourCapsNet(_MarginModel):
+    """Sabour et al. (spec §1): conv 9×9 ReLU → PrimaryCaps (squash ε = 1) → full-weight capsules → ‖v‖.
+
+    For 28×28 inputs: conv (B, c, 20, 20) → PrimaryCaps (B, 36·P, p) → v (B, K, D). Sabour's sizes are
+    c = 256, P = 32, p = 8, D = 16; smaller ones keep it trainable on a CPU. ``loss`` adds the decoder's
+    ``recon_weight`` · Σ (x − x̂)² per image (0.0005, averaged over the batch), with the decoder fed
+    only the true class's capsule; ``recon_weight = 0`` drops the decoder.
+    """
+
+    def __init__(self, num_classes: int = 10, conv_channels: int = 256, primary_channels: int = 32,
+                 primary_dim: int = 8, capsule_dim: int = 16, image_size: tuple[int, int] = (28, 28),
+                 decoder: tuple[int, int] = (512, 1024), recon_weight: float = 0.0005, *,
+                 capsule: dict[str, Any] | None = None, margin: dict[str, Any] | None = None,
+                 rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
+        super().__init__(margin)
+        rng = generator("rng", rng)
+        self.image_size = tuple(image_size)
+        self.conv = Conv2d(1, conv_channels, 9, rng=rng, dtype=dtype)
+        self.primary = PrimaryCaps(conv_channels, primary_channels, primary_dim, rng=rng, dtype=dtype)
+        grid = [((s - 8) - 9) // 2 + 1 for s in self.image_size]
+        options = {"mode": "sabour", "eps": 1.0, **(capsule or {})}
+        self.capsules = CapsuleLayer(primary_dim, num_classes, capsule_dim, shared=False,
+                                     num_inputs=primary_channels * grid[0] * grid[1], rng=rng, dtype=dtype, **options)
+        self.recon_weight = float(recon_weight)
+        sizes = (num_classes * capsule_dim, *decoder, self.image_size[0] * self.image_size[1])
+        self.decoder = ModuleList([Linear(a, b, rng=rng, dtype=dtype) for a, b in zip(sizes, sizes[1:])])
+
+    def capsule_outputs(self, x: Any) -> Tensor:
+        """images → v (B, K, D)."""
+        u = self.primary(self.conv(_images(x)).relu())
+        return self.capsules(u)
+
+    def forward(self, x: Any) -> Tensor:
+        return capsule_lengths(self.capsule_outputs(x))
+
+    def reconstruct(self, v: Tensor, classes: np.ndarray) -> Tensor:
+        """x̂ (B, H·W) from v (B, K, D) with every capsule but ``classes`` (B,) masked to zero."""
+        batch, k, d = v.shape
+        mask = np.eye(k, dtype=v.dtype)[classes][:, :, None]
+        h = (v * mask).reshape(batch, k * d)
+        *hidden, last = list(self.decoder)
+        for layer in hidden:
+            h = layer(h).relu()
+        return last(h).sigmoid()
+
+    def loss(self, x: Any, y: np.ndarray) -> Tensor:
+        v = self.capsule_outputs(x)
+        loss = margin_loss(capsule_lengths(v), y, **self.margin)
+        if self.recon_weight == 0:
+            return loss
+        target = np.asarray(x, dtype=v.dtype).reshape(len(y), -1)
+        error = self.reconstruct(v, np.asarray(y)) - target
+        return loss + (error * error).sum() * (self.recon_weight / len(y))
+
+
+# --- training and evaluation ----------------------------------------------------------------------
+
+def predict_scores(model: Module, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    """Scores (N, K) of ``model`` on images x (N, H, W), in evaluation mode, without a graph."""
+    model.eval()
+    with no_grad():
+        return np.concatenate([model(x[i:i + batch_size]).data for i in range(0, len(x), batch_size)])
+
+
+def train(model: Module, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+          rng: np.random.Generator, start_epoch: int = 0,
+          on_epoch_end: Callable[[int, float], None] | None = None) -> list[float]:
+    """Minibatch training of ``model.loss`` for epochs start_epoch+1 … epochs; returns each epoch's mean loss.
+
+    Progress goes to stderr; a NaN or infinite loss raises ``NonFiniteLossError``;
+    ``on_epoch_end(epoch, mean_loss)`` runs after each epoch (evaluation, checkpoints).
+    """
+    steps_per_epoch = -(-len(x) // batch_size)
+    progress = Progress(total=(epochs - start_epoch) * steps_per_epoch, unit="img")
+    history, step = [], 0
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        total = 0.0
+        for batch in np.array_split(rng.permutation(len(x)), steps_per_epoch):
+            loss = model.loss(x[batch], y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            step += 1
+            value = check_finite(loss.item(), step + start_epoch * steps_per_epoch)
+            total += value * len(batch)
+            progress.update(step, items=len(batch), epoch=epoch + 1, loss=value)
+        history.append(total / len(x))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, history[-1])
+    progress.close()
+    return history
+
+
+def two_digit_pairs(x: np.ndarray, y: np.ndarray, permutations: int = 3,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Su's two-digit test set (spec §6): each image stacked above a permuted partner.
+
+    For each of ``permutations`` seeded permutations π, image i (H, W) on top of image π(i) gives a
+    (2H, W) image; pairs with the same label are dropped. Returns images (M, 2H, W) and their sorted
+    label pairs (M, 2).
+    """
+    if len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"x and y must hold the same number (>= 2) of images, got {len(x)} and {len(y)}")
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for _ in range(permutations):
+        partner = rng.permutation(len(x))
+        keep = y != y[partner]
+        images.append(np.concatenate([x[keep], x[partner[keep]]], axis=1))
+        labels.append(np.sort(np.stack([y[keep], y[partner[keep]]], axis=1), axis=1))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def two_digit_metrics(scores: np.ndarray, pairs: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Su's two metrics on scores (M, K) and sorted label pairs (M, 2).
+
+    ``top2``: the classes of the two highest scores are the pair; ``top2_confident``: also the second
+    highest score exceeds ``threshold``.
+    """
+    order = np.argsort(scores, axis=1)
+    top2 = np.sort(order[:, -2:], axis=1)
+    hit = np.all(top2 == pairs, axis=1)
+    second = np.take_along_axis(scores, order[:, -2:-1], axis=1)[:, 0]
+    return {"top2": float(hit.mean()), "top2_confident": float((hit & (second > threshold)).mean())}
+
+
+MODEL_NAMES = ("cnn", "su2", "su1", "sabour", "capsnet")
+
+
+def build_model(name: str, widths: tuple[int, int, int, int] = SMALL_WIDTHS, *, iterations: int = 3,
+                eps: float | None = None, stop_gradient: bool = False, margin: dict[str, Any] | None = None,
+                rng: np.random.Generator | None = None, **capsnet: Any) -> Module:
+    """A model of the experiments by name: "cnn" (CNNBaseline); "su2", "su1", "sabour" (SuCapsuleNet
+    with that routing); "capsnet" (SabourCapsNet, ``capsnet`` holding its size keywords).
+
+    ``eps`` defaults to 1 (Sabour's squash) for "sabour" and "capsnet", and to 0.5 (Su's) otherwise.
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
+    if name == "cnn":
+        return CNNBaseline(widths, margin=margin, rng=rng)
+    if eps is None:
+        eps = 1.0 if name in ("sabour", "capsnet") else 0.5
+    routing = {"iterations": iterations, "eps": eps, "stop_gradient": stop_gradient}
+    if name == "capsnet":
+        return SabourCapsNet(capsule={**routing, "mode": "sabour"}, margin=margin, rng=rng, **capsnet)
+    return SuCapsuleNet(widths, capsule={**routing, "mode": name}, margin=margin, rng=rng)
