@@ -1,0 +1,245 @@
+"""GloVe and simpler-GloVe training: one AdaGrad pass over shuffled co-occurrence records.
+
+Spec ``word_vectors.md`` §2.3. A record is an ordered pair (i, j) with a target t_ij and a weight
+f_ij. With word vectors W ``(V, d)``, context vectors C ``(V, d)`` (C *is* W for simpler GloVe's
+shared model) and optional biases b, c ``(V,)``:
+
+    e_ij = <W_i, C_j> + b_i + c_j - t_ij,        J = 1/2 sum_records f_ij e_ij^2
+
+    classic GloVe:  t_ij = log X_ij,  biases on
+    simpler GloVe:  t_ij = m_ij = log X_ij - log T - log n_i - log n_j + 2 log N,  no biases
+
+    f(x) = min(1, (x / x_max)^alpha)   (truncated)   or   (x / x_max)^alpha   (untruncated)
+
+Per record, both gradients come from the pre-update vectors: g_W_i = f e C_j, g_C_j = f e W_i,
+g_b_i = g_c_j = f e. Two AdaGrad orders (G starts at 1 for every coordinate):
+
+    "su"        G <- G + g^2;          theta <- theta - eta g / sqrt(G + 1e-8)            (eta 0.1)
+    "stanford"  s = eta clip(g, +-grad_clip); theta <- theta - s / sqrt(G); G <- G + s^2   (eta 0.05)
+                and for the biases theta <- theta - g / sqrt(G); G <- G + g^2 (no eta, as glove.c)
+
+A record whose f e is not finite is skipped; vector updates are dropped when their sum is not
+finite, bias updates when they are not (glove.c). ``glove_epoch`` returns sum 1/2 f e^2 over the
+records, measured before each update.
+
+Three implementations of one definition: ``glove_epoch_reference`` (a NumPy loop, the definition),
+``glove_epoch`` (Numba; ``threads > 1`` runs Hogwild: each thread takes a contiguous slice of the
+shuffled records and updates the shared arrays without locks), and ``glove_loss`` (the whole J on
+the autograd path, for gradient checks).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from ..autograd import Tensor, as_tensor
+
+ADAGRAD_ORDERS = ("su", "stanford")
+_SU, _STANFORD = 0, 1
+
+
+class GloVeParams(NamedTuple):
+    """Trainable arrays and their AdaGrad accumulators (updated in place).
+
+    W, C, GW, GC: ``(V, d)``; b, c, Gb, Gc: ``(V,)``, or ``(0,)`` when there are no biases.
+    For a shared model C is W and GC is GW (the same arrays).
+    """
+
+    W: np.ndarray
+    C: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    GW: np.ndarray
+    GC: np.ndarray
+    Gb: np.ndarray
+    Gc: np.ndarray
+
+    @classmethod
+    def init(cls, vocab_size: int, dim: int, *, shared: bool, biases: bool, rng: np.random.Generator,
+             dtype: type = np.float64) -> GloVeParams:
+        """W, C ~ U(-0.5, 0.5) / d (glove.c); biases 0; every accumulator 1."""
+        W = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(dtype)
+        C = W if shared else ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(dtype)
+        size = vocab_size if biases else 0
+        GW = np.ones_like(W)
+        return cls(W, C, np.zeros(size, dtype), np.zeros(size, dtype), GW, GW if shared else np.ones_like(C),
+                   np.ones(size, dtype), np.ones(size, dtype))
+
+    @property
+    def shared(self) -> bool:
+        return self.C is self.W
+
+
+def glove_weight(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75, truncate: bool = True) -> np.ndarray:
+    """f(x) = min(1, (x / x_max)^alpha), or (x / x_max)^alpha without the cap: ``(n,)`` float64."""
+    if not x_max > 0:
+        raise ValueError(f"x_max must be positive, got {x_max!r}")
+    if not alpha >= 0:
+        raise ValueError(f"alpha must be non-negative, got {alpha!r}")
+    f = (np.asarray(x, dtype=np.float64) / x_max) ** alpha
+    return np.minimum(f, 1.0) if truncate else f
+
+
+def glove_epoch(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray, weight: np.ndarray,
+                *, eta: float, adagrad: str = "su", grad_clip: float = 100.0, threads: int = 1) -> float:
+    """One pass over the records in order (Numba); returns sum 1/2 f e^2. ``threads > 1`` is Hogwild.
+
+    rows, cols: ``(n,)`` int32 ids; target, weight: ``(n,)`` float64.
+    """
+    order = _check(params, rows, cols, target, weight, eta, adagrad, grad_clip)
+    if not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    W, C, b, c, GW, GC, Gb, Gc = params
+    if threads == 1:
+        return _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, 0, rows.size,
+                            eta, order, grad_clip)
+    return _epoch_hogwild(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, eta, order, grad_clip,
+                          threads)
+
+
+def glove_epoch_reference(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray,
+                          weight: np.ndarray, *, eta: float, adagrad: str = "su", grad_clip: float = 100.0) -> float:
+    """The definition of ``glove_epoch`` in NumPy, one record at a time."""
+    order = _check(params, rows, cols, target, weight, eta, adagrad, grad_clip)
+    W, C, b, c, GW, GC, Gb, Gc = params
+    biases = b.size > 0
+    cost = 0.0
+    for i, j, t, f in zip(rows, cols, target, weight):
+        e = W[i] @ C[j] - t + (b[i] + c[j] if biases else 0.0)
+        fe = f * e
+        if not math.isfinite(fe):
+            continue
+        cost += 0.5 * fe * e
+        g_w, g_c = fe * C[j], fe * W[i]
+        if order == _SU:
+            GW[i] += g_w**2
+            GC[j] += g_c**2
+            u_w, u_c = eta * g_w / np.sqrt(GW[i] + 1e-8), eta * g_c / np.sqrt(GC[j] + 1e-8)
+        else:
+            s_w, s_c = eta * np.clip(g_w, -grad_clip, grad_clip), eta * np.clip(g_c, -grad_clip, grad_clip)
+            u_w, u_c = s_w / np.sqrt(GW[i]), s_c / np.sqrt(GC[j])
+            GW[i] += s_w**2
+            GC[j] += s_c**2
+        if np.isfinite(u_w.sum()) and np.isfinite(u_c.sum()):
+            W[i] -= u_w
+            C[j] -= u_c
+        if biases:
+            if order == _SU:
+                Gb[i] += fe**2
+                Gc[j] += fe**2
+                u_b, u_c = eta * fe / math.sqrt(Gb[i] + 1e-8), eta * fe / math.sqrt(Gc[j] + 1e-8)
+            else:
+                u_b, u_c = fe / math.sqrt(Gb[i]), fe / math.sqrt(Gc[j])
+                Gb[i] += fe**2
+                Gc[j] += fe**2
+            b[i] -= u_b if math.isfinite(u_b) else 0.0
+            c[j] -= u_c if math.isfinite(u_c) else 0.0
+    return cost
+
+
+def glove_loss(W, C, b, c, rows: np.ndarray, cols: np.ndarray, target: np.ndarray, weight: np.ndarray) -> Tensor:
+    """J = 1/2 sum_n f_n e_n^2 with e_n = <W_i, C_j> + b_i + c_j - t_n on the autograd path.
+
+    W, C: ``(V, d)`` Tensors (pass the same Tensor twice for a shared model); b, c: ``(V,)`` or None.
+    """
+    W, C = as_tensor(W), as_tensor(C)
+    e = (W[rows] * C[cols]).sum(axis=1) - target
+    if b is not None:
+        e = e + as_tensor(b)[rows] + as_tensor(c)[cols]
+    return 0.5 * (weight * e * e).sum()
+
+
+def _check(params, rows, cols, target, weight, eta, adagrad, grad_clip) -> int:
+    if adagrad not in ADAGRAD_ORDERS:
+        raise ValueError(f"unknown adagrad order {adagrad!r}; expected one of {ADAGRAD_ORDERS}")
+    if not eta > 0:
+        raise ValueError(f"eta must be positive, got {eta!r}")
+    if not grad_clip > 0:
+        raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
+    W, C, b, c = params[:4]
+    if W.ndim != 2 or C.shape != W.shape or W.dtype != C.dtype:
+        raise ValueError(f"W and C must be (V, d) arrays of one dtype, got {W.shape} {W.dtype}, {C.shape} {C.dtype}")
+    if b.shape != c.shape or b.size not in (0, W.shape[0]):
+        raise ValueError(f"biases b, c must both have shape (0,) or ({W.shape[0]},), got {b.shape}, {c.shape}")
+    n = rows.shape[0] if rows.ndim == 1 else -1
+    for name, array, dtype in (("rows", rows, np.int32), ("cols", cols, np.int32),
+                               ("target", target, np.float64), ("weight", weight, np.float64)):
+        if array.shape != (n,) or array.dtype != dtype:
+            raise ValueError(f"{name} must be a ({n},) {np.dtype(dtype).name} array, got {array.shape} {array.dtype}")
+    if n and (min(rows.min(), cols.min()) < 0 or max(rows.max(), cols.max()) >= W.shape[0]):
+        raise ValueError(f"rows and cols must be ids in [0, {W.shape[0]})")
+    return ADAGRAD_ORDERS.index(adagrad)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, stop, eta, order, grad_clip):
+    """Records start..stop of ``glove_epoch`` (the arithmetic of ``glove_epoch_reference``)."""
+    dim = W.shape[1]
+    biases = b.size > 0
+    u_w = np.empty(dim, dtype=np.float64)
+    u_c = np.empty(dim, dtype=np.float64)
+    cost = 0.0
+    for n in range(start, stop):
+        i, j = rows[n], cols[n]
+        e = -target[n]
+        for k in range(dim):
+            e += W[i, k] * C[j, k]
+        if biases:
+            e += b[i] + c[j]
+        fe = weight[n] * e
+        if not math.isfinite(fe):
+            continue
+        cost += 0.5 * fe * e
+        sum_w = 0.0
+        sum_c = 0.0
+        for k in range(dim):
+            g_w = fe * C[j, k]
+            g_c = fe * W[i, k]
+            if order == 0:
+                GW[i, k] += g_w * g_w
+                GC[j, k] += g_c * g_c
+                u_w[k] = eta * g_w / math.sqrt(GW[i, k] + 1e-8)
+                u_c[k] = eta * g_c / math.sqrt(GC[j, k] + 1e-8)
+            else:
+                s_w = eta * min(max(g_w, -grad_clip), grad_clip)
+                s_c = eta * min(max(g_c, -grad_clip), grad_clip)
+                u_w[k] = s_w / math.sqrt(GW[i, k])
+                u_c[k] = s_c / math.sqrt(GC[j, k])
+                GW[i, k] += s_w * s_w
+                GC[j, k] += s_c * s_c
+            sum_w += u_w[k]
+            sum_c += u_c[k]
+        if math.isfinite(sum_w) and math.isfinite(sum_c):
+            for k in range(dim):
+                W[i, k] -= u_w[k]
+                C[j, k] -= u_c[k]
+        if biases:
+            if order == 0:
+                Gb[i] += fe * fe
+                Gc[j] += fe * fe
+                u_b = eta * fe / math.sqrt(Gb[i] + 1e-8)
+                u_cb = eta * fe / math.sqrt(Gc[j] + 1e-8)
+            else:
+                u_b = fe / math.sqrt(Gb[i])
+                u_cb = fe / math.sqrt(Gc[j])
+                Gb[i] += fe * fe
+                Gc[j] += fe * fe
+            if math.isfinite(u_b):
+                b[i] -= u_b
+            if math.isfinite(u_cb):
+                c[j] -= u_cb
+    return cost
+
+
+@njit(cache=True, parallel=True)
+def _epoch_hogwild(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, eta, order, grad_clip, threads):
+    """Thread t trains on records [n t / threads, n (t + 1) / threads); the shared arrays race (Hogwild)."""
+    n = rows.size
+    costs = np.zeros(threads)
+    for t in prange(threads):
+        costs[t] = _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight,
+                                n * t // threads, n * (t + 1) // threads, eta, order, grad_clip)
+    return costs.sum()
