@@ -1,4 +1,7 @@
-"""NumPy-style free functions over Tensors (arrays are accepted and treated as constants)."""
+"""NumPy-style free functions over Tensors (arrays are accepted and treated as constants).
+
+Python and NumPy scalars stay weak operands, as with the operators: ``maximum(x, 0)`` keeps x's dtype.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -6,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_tensor, lift_operand
 
 ArrayLike = Any
 
@@ -24,17 +27,17 @@ def stack(xs: Sequence[ArrayLike], axis: int = 0) -> Tensor:
 def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """``a`` where the boolean ``condition`` holds, else ``b`` (no gradient through ``condition``)."""
     condition = condition.data if isinstance(condition, Tensor) else condition
-    return ops.Where.apply(condition, as_tensor(a), as_tensor(b))
+    return ops.Where.apply(condition, lift_operand(a), lift_operand(b))
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise maximum (gradient split in half at ties)."""
-    return ops.Maximum.apply(as_tensor(a), as_tensor(b))
+    return ops.Maximum.apply(lift_operand(a), lift_operand(b))
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise minimum (gradient split in half at ties)."""
-    return ops.Minimum.apply(as_tensor(a), as_tensor(b))
+    return ops.Minimum.apply(lift_operand(a), lift_operand(b))
 
 
 def clip(x: ArrayLike, low: float | None = None, high: float | None = None) -> Tensor:
@@ -51,13 +54,13 @@ def pad(x: ArrayLike, pad_width: Any, value: float = 0.0) -> Tensor:
 
 def take(x: ArrayLike, indices: ArrayLike, axis: int = 0) -> Tensor:
     """``np.take``: slices of ``x`` along ``axis`` picked by integer ``indices`` (any shape)."""
-    indices = _check_indices(indices, x.shape[axis], "indices")
+    indices = check_indices(indices, np.shape(x)[axis], "indices")
     return ops.Take.apply(as_tensor(x), indices, axis=axis)
 
 
 def gather(x: ArrayLike, index: ArrayLike, axis: int) -> Tensor:
     """``torch.gather`` / ``np.take_along_axis``: ``z[..., i, ...] = x[..., index[..., i, ...], ...]``."""
-    index = _check_indices(index, x.shape[axis], "index")
+    index = check_indices(index, np.shape(x)[axis], "index")
     return ops.Gather.apply(as_tensor(x), index, axis=axis)
 
 
@@ -66,11 +69,16 @@ def broadcast_to(x: ArrayLike, shape: Sequence[int]) -> Tensor:
     return ops.BroadcastTo.apply(as_tensor(x), shape=tuple(shape))
 
 
-def _check_indices(indices: ArrayLike, size: int, name: str) -> np.ndarray:
+def check_indices(indices: ArrayLike, size: int, name: str, allow_negative: bool = True) -> np.ndarray:
+    """``indices`` as an integer array, checked to address an axis of length ``size``.
+
+    Raises ``TypeError`` (not integer) or ``IndexError`` (out of range) naming the argument ``name``.
+    Negative indices count from the end, as in NumPy, unless ``allow_negative`` is False.
+    """
     indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"{name} must be an integer array, got dtype {indices.dtype}")
-    if indices.size and (indices.min() < -size or indices.max() >= size):
-        raise IndexError(f"{name} out of range for an axis of size {size}: "
-                         f"min {indices.min()}, max {indices.max()}")
+    low = -size if allow_negative else 0
+    if indices.size and (indices.min() < low or indices.max() >= size):
+        raise IndexError(f"{name} out of range [{low}, {size}): min {indices.min()}, max {indices.max()}")
     return indices

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .tensor import Tensor
+
 _grad_enabled = True
 
 
@@ -91,15 +93,12 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any):
-        from .tensor import Tensor
-
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = _grad_enabled and any(needs)
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+        record = _grad_enabled and True in needs
         ctx = Context(needs)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        out = Tensor(cls.forward(ctx, *arrays, **kwargs), requires_grad=record)
+        out = Tensor(cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs),
+                     requires_grad=record)
         if record:
-            inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-            out._node = Node(cls, ctx, inputs)
+            out._node = Node(cls, ctx, tuple([a if need else None for a, need in zip(args, needs)]))
         return out

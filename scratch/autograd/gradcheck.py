@@ -67,7 +67,7 @@ def gradcheck(
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
         if x.size <= max_elementwise:
             basis = (_unit(x.shape, j) for j in range(x.size))
-            labels = [np.unravel_index(j, x.shape) for j in range(x.size)]
+            labels = [tuple(map(int, np.unravel_index(j, x.shape))) for j in range(x.size)]
         else:
             basis = (v / np.linalg.norm(v) for v in rng.standard_normal((directions,) + x.shape))
             labels = [f"direction {d}" for d in range(directions)]

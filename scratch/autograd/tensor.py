@@ -6,7 +6,9 @@ the graph through the Functions in ``scratch.autograd.ops``.
 
 ``backward`` visits the graph in an iterative topological order (no recursion, so graphs of any
 depth work), accumulates gradients of inner nodes in a dictionary, and adds them into ``.grad``
-of the leaves. The graph is freed afterwards unless ``retain_graph=True``.
+of the leaves. The graph is freed afterwards unless ``retain_graph=True``: each inner tensor's node
+(and with it the arrays saved for backward) is replaced by a marker that makes a second backward
+through it raise, instead of silently treating the tensor as a leaf.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         data = np.asarray(data, dtype=dtype)
-        if requires_grad and not np.issubdtype(data.dtype, np.floating):
+        if requires_grad and data.dtype.kind != "f":
             raise TypeError(f"requires_grad needs a floating dtype, got {data.dtype}")
         self.data = data
         self.grad: np.ndarray | None = None
@@ -79,19 +81,20 @@ class Tensor:
         grads = {id(self): grad}
         for tensor in reversed(_topological_order(self)):
             g = grads.pop(id(tensor), None)
-            if g is None:
-                continue
             node = tensor._node
             if node is None:
-                tensor._accumulate(g)
+                if g is not None:
+                    tensor._accumulate(g)
+                continue
+            if not retain_graph:
+                tensor._node = _FREED
+            if g is None:
                 continue
             for parent, pg in zip(node.inputs, node.input_grads(g)):
                 if parent is None or pg is None:
                     continue
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
-            if not retain_graph:
-                tensor._node = None
 
     def _accumulate(self, g: np.ndarray) -> None:
         if g.shape != self.shape:
@@ -103,43 +106,43 @@ class Tensor:
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
-        return ops.Add.apply(self, _lift(other))
+        return ops.Add.apply(self, lift_operand(other))
 
     def __radd__(self, other):
-        return ops.Add.apply(_lift(other), self)
+        return ops.Add.apply(lift_operand(other), self)
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, _lift(other))
+        return ops.Sub.apply(self, lift_operand(other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(_lift(other), self)
+        return ops.Sub.apply(lift_operand(other), self)
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, _lift(other))
+        return ops.Mul.apply(self, lift_operand(other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(_lift(other), self)
+        return ops.Mul.apply(lift_operand(other), self)
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, _lift(other))
+        return ops.Div.apply(self, lift_operand(other))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(_lift(other), self)
+        return ops.Div.apply(lift_operand(other), self)
 
     def __pow__(self, exponent):
-        return ops.Pow.apply(self, _lift(exponent))
+        return ops.Pow.apply(self, lift_operand(exponent))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(_lift(base), self)
+        return ops.Pow.apply(lift_operand(base), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, _lift(other))
+        return ops.MatMul.apply(self, lift_operand(other))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(_lift(other), self)
+        return ops.MatMul.apply(lift_operand(other), self)
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __lt__(self, other):
@@ -232,8 +235,15 @@ def as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _lift(other: Any) -> Any:
-    """A Python scalar stays a scalar (NumPy keeps the tensor's dtype); anything else is lifted."""
+def lift_operand(other: Any) -> Any:
+    """The other operand of an operator: a Tensor or a Python scalar; anything else becomes a Tensor.
+
+    Scalars stay Python scalars, which NumPy treats as "weak" (``float32 * 2.0`` is float32), so an
+    op never changes the tensor's dtype. NumPy scalars are turned into Python ones first: NumPy would
+    treat ``np.float64(2.0)`` as strong and promote a float32 tensor to float64.
+    """
+    if isinstance(other, np.generic):
+        other = other.item()
     if isinstance(other, (Tensor, int, float)):
         return other
     return Tensor(other)
@@ -247,6 +257,19 @@ def _raw_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_raw(i) for i in index)
     return _raw(index)
+
+
+class _FreedNode:
+    """Stands in for the node of a tensor whose graph an earlier ``backward`` freed."""
+
+    inputs = ()
+
+    def input_grads(self, grad: np.ndarray) -> tuple:
+        raise RuntimeError("backward through a graph that an earlier backward() already freed; "
+                           "pass retain_graph=True to the first backward() to go through it twice")
+
+
+_FREED = _FreedNode()
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

@@ -88,7 +88,7 @@ class Pow(Function):
         a, b, z = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         ga = _to(grad * b * np.power(a, b - 1), a) if da else None
-        gb = _to(grad * z * np.log(a), b) if db else None
+        gb = _to(grad * z * np.log(a, dtype=z.dtype), b) if db else None
         return ga, gb
 
 

@@ -14,22 +14,29 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
-            raise ValueError("matmul: operands must have at least one dimension")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align (inner dimensions differ)")
+            raise ValueError("matmul: operands must have at least one dimension, got shapes "
+                             f"{np.shape(a)} and {np.shape(b)}")
+        inner = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if a.shape[-1] != inner:
+            raise ValueError(f"matmul: the last axis of the left operand {a.shape} must match the "
+                             f"{'second-to-last' if b.ndim > 1 else 'only'} axis of the right operand "
+                             f"{b.shape} ({a.shape[-1]} != {inner})")
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: the batch axes of the operands {a.shape} and {b.shape} "
+                             "do not broadcast") from None
         ctx.save_for_backward(a, b)
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        # Promote 1-D operands to matrices and put their removed axes back into grad.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+        g = grad[..., None] if b.ndim == 1 else grad
+        g = g[..., None, :] if a.ndim == 1 else g
         da, db = ctx.needs_input_grad
         ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if da else None
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if db else None

@@ -9,14 +9,15 @@ import numpy as np
 from ..function import Function
 
 
-def _normalize_axis(axis, ndim):
+def normalize_axis(axis, ndim):
+    """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if np.isscalar(axis) else tuple(axis)
     return tuple(sorted(a % ndim for a in axes)) if ndim else ()
 
 
-def _keep_reduced_dims(grad, axes, keepdims):
+def keep_reduced_dims(grad, axes, keepdims):
     """``grad`` with the reduced axes present as size-1 axes."""
     return grad if keepdims else np.expand_dims(grad, axes)
 
@@ -26,12 +27,12 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axes, ctx.keepdims = x.shape, _normalize_axis(axis, x.ndim), keepdims
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
         return np.asarray(x.sum(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(_keep_reduced_dims(grad, ctx.axes, ctx.keepdims), ctx.shape)
+        return np.broadcast_to(keep_reduced_dims(grad, ctx.axes, ctx.keepdims), ctx.shape)
 
 
 class Mean(Function):
@@ -39,13 +40,13 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axes, ctx.keepdims = x.shape, _normalize_axis(axis, x.ndim), keepdims
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
         ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
         return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _keep_reduced_dims(grad, ctx.axes, ctx.keepdims) / ctx.count
+        grad = keep_reduced_dims(grad, ctx.axes, ctx.keepdims) / ctx.count
         return np.broadcast_to(grad, ctx.shape)
 
 
@@ -56,7 +57,7 @@ class _Extremum(Function):
     def forward(cls, ctx, x, axis=None, keepdims=False):
         if x.size == 0:
             raise ValueError(f"{cls.__name__.lower()} of an empty tensor of shape {x.shape}")
-        axes = _normalize_axis(axis, x.ndim)
+        axes = normalize_axis(axis, x.ndim)
         z = np.asarray(cls.reduce(x, axis=axes, keepdims=True))
         ctx.save_for_backward(x, z)
         ctx.axes, ctx.keepdims = axes, keepdims
@@ -67,7 +68,7 @@ class _Extremum(Function):
         x, z = ctx.saved_tensors
         hits = (x == z).astype(grad.dtype)
         hits /= hits.sum(axis=ctx.axes, keepdims=True)
-        return _keep_reduced_dims(grad, ctx.axes, ctx.keepdims) * hits
+        return keep_reduced_dims(grad, ctx.axes, ctx.keepdims) * hits
 
 
 class Max(_Extremum):

@@ -1,10 +1,14 @@
 """Elementwise unary ops: z = f(x), backward grad · f'(x)."""
+import math
+
 import numpy as np
 from scipy import special
 
 from ..function import Function
 
-_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+# Python floats, so that float32 inputs stay float32.
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class Neg(Function):
@@ -164,8 +168,8 @@ class Gelu(Function):
             t = saved
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
-        return grad * (saved + x * pdf.astype(x.dtype))
+        pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        return grad * (saved + x * pdf)
 
 
 class Clip(Function):

@@ -1,0 +1,76 @@
+"""Layer normalisation and RMS normalisation over the last axis, one fused Function for both.
+
+For x (..., D), with means over the last axis,
+
+    layer_norm:  x̂ = (x − mean x) · r,  r = (mean (x − mean x)² + ε)^{−1/2}
+    rms_norm:    x̂ = x · r,             r = (mean x² + ε)^{−1/2}
+    y = x̂ ⊙ w + b   (w, b of shape (D,), each optional; rms_norm has no b)
+
+and the backward, with ĝ = g ⊙ w the gradient reaching x̂,
+
+    dx = r (ĝ − x̂ · mean(ĝ ⊙ x̂) − mean ĝ)   (the last term only when centring)
+    dw = Σ_rows g ⊙ x̂,   db = Σ_rows g.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..broadcast import unbroadcast
+from ..function import Function
+from ..tensor import Tensor, as_tensor
+
+
+class Normalize(Function):
+    """y = x̂ ⊙ w + b over the last axis, x̂ centred (layer norm) or not (RMS norm); see the module docstring."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, center):
+        xc = x - x.mean(axis=-1, keepdims=True) if center else x
+        r = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+        x_hat = xc * r
+        ctx.save_for_backward(x_hat, r, weight)
+        ctx.center = center
+        y = x_hat if weight is None else x_hat * weight
+        return y if bias is None else y + bias
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, r, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dx = dw = db = None
+        if need_x:
+            g_hat = grad if weight is None else grad * weight
+            dx = g_hat - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)
+            if ctx.center:
+                dx -= g_hat.mean(axis=-1, keepdims=True)
+            dx *= r
+        if need_w:
+            dw = unbroadcast(grad * x_hat, weight.shape)
+        if need_b:
+            db = unbroadcast(grad, (grad.shape[-1],))
+        return dx, dw, db
+
+
+def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+    """Layer normalisation over the last axis: x (..., D) → (x − mean) / √(var + ε) ⊙ weight + bias,
+    var the biased variance; ``weight`` and ``bias`` of shape (D,) or None."""
+    x = as_tensor(x)
+    return Normalize.apply(x, _affine(weight, x, "weight"), _affine(bias, x, "bias"), eps=eps, center=True)
+
+
+def rms_norm(x: Any, weight: Any = None, eps: float = 1e-6) -> Tensor:
+    """RMS normalisation over the last axis: x (..., D) → x / √(mean x² + ε) ⊙ weight, weight (D,) or None."""
+    x = as_tensor(x)
+    return Normalize.apply(x, _affine(weight, x, "weight"), None, eps=eps, center=False)
+
+
+def _affine(param: Any, x: Tensor, name: str) -> Tensor | None:
+    """An optional per-feature parameter, checked to have shape (D,) for x (..., D)."""
+    if param is None:
+        return None
+    param = as_tensor(param)
+    if x.ndim == 0 or param.shape != x.shape[-1:]:
+        raise ValueError(f"{name} must have shape {x.shape[-1:]} (the last axis of x {x.shape}), got {param.shape}")
+    return param

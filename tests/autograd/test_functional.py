@@ -1,0 +1,213 @@
+"""``scratch.functional``: float64 gradient checks of every function, and the properties each promises."""
+import numpy as np
+import pytest
+
+import scratch
+from scratch import functional as F
+from scratch import gradcheck
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu"])
+def test_activations(leaves, name):
+    assert gradcheck(getattr(F, name), leaves((3, 4)))
+
+
+def test_activations_accept_arrays(rng):
+    x = rng.standard_normal(5)
+    np.testing.assert_allclose(F.relu(x).data, np.maximum(x, 0))
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").data, F.gelu(x).data, atol=1e-3)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_family(leaves, name, axis):
+    assert gradcheck(lambda x: getattr(F, name)(x, axis=axis), leaves((3, 4, 5)))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [-1, 0, (0, 2), None], ids=str)
+def test_logsumexp(leaves, axis, keepdims):
+    (x,) = leaves((3, 4, 5))
+    assert gradcheck(lambda x: F.logsumexp(x, axis=axis, keepdims=keepdims), [x])
+    expected = np.log(np.exp(x.data).sum(axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(F.logsumexp(x, axis, keepdims).data, expected, rtol=1e-12)
+
+
+def test_softmax_family_is_stable_for_huge_logits():
+    x = np.array([[1000.0, 0.0, -1000.0], [-5e4, -5e4 + 1, -5e4 + 2]])
+    p = F.softmax(x).data
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(p[0], [1.0, 0.0, 0.0])
+    shifted = np.array([[0.0, -1000.0, -2000.0], [-2.0, -1.0, 0.0]])
+    np.testing.assert_allclose(F.log_softmax(x).data, shifted - np.log(np.exp(shifted).sum(-1, keepdims=True)))
+    np.testing.assert_allclose(F.logsumexp(x).data[0], 1000.0)
+
+
+def test_masked_entries_get_probability_zero_and_no_gradient(leaves):
+    (x,) = leaves((2, 4))
+    mask = np.array([[0.0, -np.inf, 0.0, 0.0], [0.0, 0.0, 0.0, -np.inf]])
+    p = F.softmax(x + mask)
+    assert p.data[0, 1] == 0 and p.data[1, 3] == 0
+    (p * np.arange(4.0)).sum().backward()
+    assert x.grad[0, 1] == 0 and x.grad[1, 3] == 0 and np.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)], ids=str)
+def test_cross_entropy(leaves, rng, shape, reduction):
+    (logits,) = leaves(shape)
+    targets = rng.integers(0, shape[-1], shape[:-1])
+    assert gradcheck(lambda x: F.cross_entropy(x, targets, reduction), [logits])
+    expected = -np.take_along_axis(F.log_softmax(logits).data, targets[..., None], -1)[..., 0]
+    expected = {"mean": expected.mean(), "sum": expected.sum(), "none": expected}[reduction]
+    np.testing.assert_allclose(F.cross_entropy(logits, targets, reduction).data, expected, rtol=1e-12)
+
+
+def test_cross_entropy_is_finite_for_huge_logits():
+    logits = scratch.tensor([[1e4, -1e4, 0.0], [3e4, 3e4, 3e4]], requires_grad=True)
+    loss = F.cross_entropy(logits, np.array([1, 2]))
+    loss.backward()
+    np.testing.assert_allclose(loss.data, (2e4 + np.log(3)) / 2)
+    np.testing.assert_allclose(logits.grad, [[0.5, -0.5, 0.0], [1 / 6, 1 / 6, -1 / 3]])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_of_log_softmax_is_cross_entropy(leaves, rng, reduction):
+    (logits,) = leaves((6, 3))
+    targets = rng.integers(0, 3, 6)
+    assert gradcheck(lambda x: F.nll_loss(F.log_softmax(x), targets, reduction), [logits])
+    np.testing.assert_allclose(F.nll_loss(F.log_softmax(logits), targets, reduction).data,
+                               F.cross_entropy(logits, targets, reduction).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_with_logits(leaves, rng, reduction):
+    logits, soft_targets = leaves((4, 3), (4, 3))
+    soft_targets.data = rng.random((4, 3))
+    assert gradcheck(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction), [logits, soft_targets])
+    x, t = logits.data, soft_targets.data
+    expected = -(t * np.log(1 / (1 + np.exp(-x))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-x))))
+    expected = {"mean": expected.mean(), "sum": expected.sum(), "none": expected}[reduction]
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, reduction).data, expected, rtol=1e-10)
+
+
+def test_binary_cross_entropy_with_logits_is_finite_for_huge_logits():
+    loss = F.binary_cross_entropy_with_logits(np.array([800.0, -800.0, 800.0]), np.array([1, 0, 0]), "none")
+    np.testing.assert_allclose(loss.data, [0.0, 0.0, 800.0])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss(leaves, reduction):
+    pred, target = leaves((3, 4), (3, 4))
+    assert gradcheck(lambda p, t: F.mse_loss(p, t, reduction), [pred, target])
+    expected = (pred.data - target.data) ** 2
+    expected = {"mean": expected.mean(), "sum": expected.sum(), "none": expected}[reduction]
+    np.testing.assert_allclose(F.mse_loss(pred, target.data, reduction).data, expected)
+
+
+@pytest.mark.parametrize("use_weight, use_bias", [(False, False), (True, False), (False, True), (True, True)])
+def test_layer_norm(leaves, use_weight, use_bias):
+    x, weight, bias = leaves((2, 3, 6), (6,), (6,))
+    assert gradcheck(lambda x, w, b: F.layer_norm(x, w if use_weight else None, b if use_bias else None),
+                     [x, weight, bias])
+    y = F.layer_norm(x).data
+    np.testing.assert_allclose(y.mean(-1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(-1), 1 / (1 + 1e-5 / x.data.var(-1)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("use_weight", [False, True])
+def test_rms_norm(leaves, use_weight):
+    x, weight = leaves((4, 5), (5,))
+    assert gradcheck(lambda x, w: F.rms_norm(x, w if use_weight else None), [x, weight])
+    y = F.rms_norm(x, eps=0.0).data
+    np.testing.assert_allclose((y * y).mean(-1), 1.0)
+
+
+def test_dropout_gradcheck_with_a_fixed_mask(leaves):
+    assert gradcheck(lambda x: F.dropout(x, 0.3, rng=np.random.default_rng(7)), leaves((4, 5)))
+
+
+def test_dropout_is_inverted_and_reproducible():
+    x = np.ones((200, 500))
+    y = F.dropout(x, 0.25, rng=np.random.default_rng(1)).data
+    assert set(np.unique(y)) == {0.0, 1 / 0.75}
+    assert abs((y == 0).mean() - 0.25) < 0.01
+    assert abs(y.mean() - 1.0) < 0.01
+    np.testing.assert_array_equal(y, F.dropout(x, 0.25, rng=np.random.default_rng(1)).data)
+
+
+@pytest.mark.parametrize("p, training", [(0.5, False), (0.0, True), (0, True)])
+def test_dropout_is_the_identity_in_eval_or_at_p_zero(p, training):
+    x = scratch.tensor(np.arange(6.0), requires_grad=True)
+    assert F.dropout(x, p, training=training) is x
+
+
+def test_embedding(leaves):
+    (weight,) = leaves((6, 3))
+    ids = np.array([[0, 5, 5], [2, 5, 0]])
+    assert gradcheck(lambda w: F.embedding(w, ids), [weight])
+    np.testing.assert_array_equal(F.embedding(weight, ids).data, weight.data[ids])
+
+
+def test_embedding_scatter_adds_repeated_ids():
+    weight = scratch.tensor(np.zeros((4, 2)), requires_grad=True)
+    F.embedding(weight, np.array([3, 1, 3, 3])).sum().backward()
+    np.testing.assert_array_equal(weight.grad, [[0, 0], [1, 1], [0, 0], [3, 3]])
+
+
+def conv2d_by_loops(x, w, b, stride, padding):
+    """The definition, one output entry at a time (stride and padding an int or a pair)."""
+    sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    y = np.zeros((n, o, (h - kh) // sh + 1, (wd - kw) // sw + 1))
+    for p in range(y.shape[2]):
+        for q in range(y.shape[3]):
+            window = x[:, :, sh * p:sh * p + kh, sw * q:sw * q + kw]
+            y[:, :, p, q] = np.einsum("ncij,ocij->no", window, w) + (0 if b is None else b)
+    return y
+
+
+CONV_GEOMETRIES = [(1, 0), (2, 1), ((2, 1), (0, 2)), (3, 2)]
+
+
+@pytest.mark.parametrize("stride, padding", CONV_GEOMETRIES, ids=str)
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_conv2d(leaves, stride, padding, use_bias):
+    x, w, b = leaves((2, 3, 7, 6), (4, 3, 3, 2), (4,))
+    bias = b if use_bias else None
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b if use_bias else None, stride, padding), [x, w, b])
+    expected = conv2d_by_loops(x.data, w.data, None if bias is None else b.data, stride, padding)
+    np.testing.assert_allclose(F.conv2d(x, w, bias, stride, padding).data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_large_input_directional(leaves):
+    x, w, b = leaves((4, 3, 12, 12), (8, 3, 3, 3), (8,))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), [x, w, b])
+
+
+POOL_GEOMETRIES = [(2, None), (3, 2), ((2, 3), (1, 2)), (3, 1)]
+
+
+@pytest.mark.parametrize("kernel_size, stride", POOL_GEOMETRIES, ids=str)
+@pytest.mark.parametrize("name", ["avg_pool2d", "max_pool2d"])
+def test_pools(leaves, name, kernel_size, stride):
+    (x,) = leaves((2, 3, 7, 6))
+    assert gradcheck(lambda x: getattr(F, name)(x, kernel_size, stride), [x])
+
+
+@pytest.mark.parametrize("name, reduce", [("avg_pool2d", np.mean), ("max_pool2d", np.max)])
+def test_pools_by_definition_with_a_dropped_remainder(rng, name, reduce):
+    x = rng.standard_normal((2, 5, 7))
+    y = getattr(F, name)(x, 2).data
+    assert y.shape == (2, 2, 3)
+    expected = reduce(x[:, :4, :6].reshape(2, 2, 2, 3, 2), axis=(2, 4))
+    np.testing.assert_allclose(y, expected)
+
+
+def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
+    x = scratch.tensor([[1.0, 5.0, 5.0], [5.0, 0.0, 2.0]], requires_grad=True)
+    F.max_pool2d(x, 2, stride=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 2, 0], [0, 0, 0]])
