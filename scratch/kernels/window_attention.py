@@ -1,0 +1,245 @@
+"""Causal sliding-window softmax attention in O(T·w·D) time and O(T) extra memory (spec Part B, B.2).
+
+For one head, queries q_t, keys k_j, values v_j ∈ R^D (t, j = 0..T−1) and a window w, query t
+sees the keys at distance δ = t − j ∈ [0, w), itself included, with the logits
+
+    s_tj = c_t · σ · q_t·k_j + β_δ,        c_t = log n_t / log N,   n_t = min(t + 1, w)
+    p_tj = softmax_j(s_tj),                 o_t = Σ_j p_tj v_j
+
+σ the scale (1/√D by default), β (H, w) an additive bias per head and distance (ALiBi, KERPLE,
+Sandwich: a soft window inside the hard one), and c_t the log-n ("entropy-invariant") factor of the
+number n_t of visible keys against the training length N; c_t = 1 without ``log_n``. The factor
+multiplies the content term only, so a bias keeps its meaning as a function of distance.
+
+Backward, with ℓ_t = log Σ_j exp s_tj kept from the forward (P is recomputed, never stored),
+Δ_t = dO_t·o_t and dS = P ⊙ (dO Vᵀ − Δ):
+
+    dq_t = c_t σ Σ_j dS_tj k_j,   dk_j = Σ_t c_t σ dS_tj q_t,   dv_j = Σ_t p_tj dO_t,
+    dβ_δ = Σ_{t − j = δ} dS_tj      (summed over the batch too).
+
+Two implementations. The NumPy reference gathers each query's w keys into a band (T, w, D),
+written for reading; the tests treat it as the definition. The Numba kernel walks blocks of queries:
+the block [t0, t1) needs the keys [t0 − w + 1, t1), so one product Q_blk K_rangeᵀ (a BLAS call)
+computes its logits, the entries outside the band are skipped, and P V_range gives the output;
+``prange`` runs over the B·H heads, which are independent, so the result does not depend on the
+thread count. Work is ≈ T (w + block) D per product instead of T² D for masked dense attention.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from ..autograd import Function, Tensor, as_tensor
+
+IMPLEMENTATIONS = ("numba", "numpy")
+QUERY_BLOCK = 64
+
+
+def log_n_factors(seq_len: int, window: int, log_n: float | None) -> np.ndarray:
+    """c_t = log min(t + 1, w) / log N for t = 0..T−1 (ones when ``log_n`` is None): (T,) float64."""
+    if log_n is None:
+        return np.ones(seq_len)
+    return np.log(np.minimum(np.arange(1, seq_len + 1), window)) / math.log(log_n)
+
+
+# --- the NumPy reference --------------------------------------------------------------------------
+
+def _band(seq_len: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Key index j = t − δ of every (query t, distance δ) and whether it exists: (T, w) each."""
+    j = np.arange(seq_len)[:, None] - np.arange(window)[None, :]
+    return np.maximum(j, 0), j >= 0
+
+
+def window_attention_forward_reference(q, k, v, bias, window, scale, c):
+    """o (B, H, T, D) and ℓ (B, H, T) of the module docstring; the band layout puts distance on the last axis."""
+    seq_len = q.shape[2]
+    j, exists = _band(seq_len, window)
+    logits = np.einsum("bhtd,bhtwd->bhtw", q, k[:, :, j]) * (scale * c)[:, None] + bias[:, None, :]
+    logits = np.where(exists, logits, -np.inf)
+    m = logits.max(axis=-1, keepdims=True)
+    lse = m + np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+    p = np.exp(logits - lse)
+    return np.einsum("bhtw,bhtwd->bhtd", p, v[:, :, j]).astype(q.dtype), lse[..., 0]
+
+
+def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o, lse):
+    """(dq, dk, dv, dβ) from dO = ``grad`` (B, H, T, D) and the forward's o and ℓ."""
+    seq_len = q.shape[2]
+    j, exists = _band(seq_len, window)
+    k_band, v_band = k[:, :, j], v[:, :, j]
+    logits = np.einsum("bhtd,bhtwd->bhtw", q, k_band) * (scale * c)[:, None] + bias[:, None, :]
+    p = np.where(exists, np.exp(logits - lse[..., None]), 0.0)
+    delta = (grad * o).sum(axis=-1, keepdims=True)
+    ds = p * (np.einsum("bhtd,bhtwd->bhtw", grad, v_band) - delta)
+    ds_scaled = ds * (scale * c)[:, None]
+    dq = np.einsum("bhtw,bhtwd->bhtd", ds_scaled, k_band)
+    dk, dv = np.zeros(k.shape), np.zeros(v.shape)
+    # missing keys (t − δ < 0) point at j = 0 with zero weight, so they add nothing there
+    np.add.at(dk, (slice(None), slice(None), j), np.einsum("bhtw,bhtd->bhtwd", ds_scaled, q))
+    np.add.at(dv, (slice(None), slice(None), j), np.einsum("bhtw,bhtd->bhtwd", p, grad))
+    dbias = ds.sum(axis=(0, 2))
+    return tuple(g.astype(q.dtype) for g in (dq, dk, dv, dbias))
+
+
+# --- the Numba kernel -----------------------------------------------------------------------------
+
+@njit(cache=True)
+def _block_logits(s, t0, lo, window, row_scale, bias_h, lse, probabilities):
+    """In place on s = Q_blk K_rangeᵀ (rows t0.., columns lo..): logits, or with ``probabilities``
+    exp(logit − ℓ_t) with ℓ read from ``lse``; entries outside the band become exact zeros
+    (probabilities) or −inf (logits). Returns nothing; ``lse`` is written when not ``probabilities``."""
+    for i in range(s.shape[0]):
+        t = t0 + i
+        first = max(t - window + 1, lo) - lo
+        last = t - lo + 1
+        ct = row_scale[t]
+        for jj in range(first):
+            s[i, jj] = 0.0
+        for jj in range(last, s.shape[1]):
+            s[i, jj] = 0.0
+        if probabilities:
+            for jj in range(first, last):
+                s[i, jj] = math.exp(s[i, jj] * ct + bias_h[t - lo - jj] - lse[t])
+        else:
+            m = -np.inf
+            for jj in range(first, last):
+                x = s[i, jj] * ct + bias_h[t - lo - jj]
+                s[i, jj] = x
+                m = max(m, x)
+            total = 0.0
+            for jj in range(first, last):
+                e = math.exp(s[i, jj] - m)
+                s[i, jj] = e
+                total += e
+            for jj in range(first, last):
+                s[i, jj] /= total
+            lse[t] = m + math.log(total)
+
+
+@njit(cache=True, parallel=True)
+def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
+    """q, k, v (BH, T, D) C-contiguous, bias (H, w), row_scale c_t σ (T,) → o (BH, T, D), ℓ (BH, T)."""
+    heads_total, seq_len, _ = q.shape
+    heads = bias.shape[0]
+    o = np.empty_like(q)
+    lse = np.empty((heads_total, seq_len))
+    for bh in prange(heads_total):
+        bias_h = bias[bh % heads]
+        for t0 in range(0, seq_len, block):
+            t1 = min(t0 + block, seq_len)
+            lo = max(0, t0 - window + 1)
+            s = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
+            _block_logits(s, t0, lo, window, row_scale, bias_h, lse[bh], False)
+            o[bh, t0:t1] = np.dot(s, v[bh, lo:t1])
+    return o, lse
+
+
+@njit(cache=True, parallel=True)
+def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, block, o, lse):
+    """Gradients dq, dk, dv (BH, T, D) and dβ per head slice (BH, w); see the module docstring."""
+    heads_total, seq_len, _ = q.shape
+    heads = bias.shape[0]
+    dq = np.empty_like(q)
+    dk = np.zeros_like(k)
+    dv = np.zeros_like(v)
+    dbias = np.zeros((heads_total, window))
+    for bh in prange(heads_total):
+        bias_h = bias[bh % heads]
+        delta = np.empty(seq_len)
+        for t in range(seq_len):
+            acc = 0.0
+            for d in range(q.shape[2]):
+                acc += grad[bh, t, d] * o[bh, t, d]
+            delta[t] = acc
+        for t0 in range(0, seq_len, block):
+            t1 = min(t0 + block, seq_len)
+            lo = max(0, t0 - window + 1)
+            p = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
+            _block_logits(p, t0, lo, window, row_scale, bias_h, lse[bh], True)
+            ds = np.dot(grad[bh, t0:t1], v[bh, lo:t1].T)
+            for i in range(ds.shape[0]):
+                t = t0 + i
+                first = max(t - window + 1, lo) - lo
+                for jj in range(ds.shape[1]):
+                    ds[i, jj] = p[i, jj] * (ds[i, jj] - delta[t])
+                for jj in range(first, t - lo + 1):
+                    dbias[bh, t - lo - jj] += ds[i, jj]
+                for jj in range(ds.shape[1]):
+                    ds[i, jj] *= row_scale[t]
+            dv[bh, lo:t1] += np.dot(p.T, grad[bh, t0:t1])
+            dq[bh, t0:t1] = np.dot(ds, k[bh, lo:t1])
+            dk[bh, lo:t1] += np.dot(ds.T, q[bh, t0:t1])
+    return dq, dk, dv, dbias
+
+
+# --- the autograd Function and the public entry point ---------------------------------------------
+
+class WindowAttention(Function):
+    """o = window_attention(q, k, v, β) as one node; β may be a constant (None-free array)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, window, scale, c, implementation):
+        ctx.window, ctx.scale, ctx.c, ctx.implementation = window, scale, c, implementation
+        if implementation == "numpy":
+            o, lse = window_attention_forward_reference(q, k, v, bias, window, scale, c)
+        else:
+            batch, heads, seq_len, dim = q.shape
+            flat = [np.ascontiguousarray(x).reshape(batch * heads, seq_len, dim) for x in (q, k, v)]
+            row_scale = (scale * c).astype(q.dtype)
+            o, lse = window_attention_forward_numba(*flat, np.ascontiguousarray(bias), window, row_scale,
+                                                    QUERY_BLOCK)
+            o, lse = o.reshape(q.shape), lse.reshape(q.shape[:3])
+        ctx.save_for_backward(q, k, v, bias, o, lse)
+        return o
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, bias, o, lse = ctx.saved_tensors
+        if ctx.implementation == "numpy":
+            return window_attention_backward_reference(grad, q, k, v, bias, ctx.window, ctx.scale, ctx.c, o, lse)
+        batch, heads, seq_len, dim = q.shape
+        flat = [np.ascontiguousarray(x).reshape(batch * heads, seq_len, dim) for x in (grad, q, k, v)]
+        dq, dk, dv, dbias = window_attention_backward_numba(
+            *flat, np.ascontiguousarray(bias), ctx.window, (ctx.scale * ctx.c).astype(q.dtype), QUERY_BLOCK,
+            o.reshape(batch * heads, seq_len, dim), lse.reshape(batch * heads, seq_len))
+        dbias = dbias.reshape(batch, heads, ctx.window).sum(axis=0).astype(q.dtype)
+        return dq.reshape(q.shape), dk.reshape(q.shape), dv.reshape(q.shape), dbias
+
+
+def window_attention(q: Any, k: Any, v: Any, window: int, *, bias: Any = None, scale: float | None = None,
+                     log_n: float | None = None, implementation: str = "numba") -> Tensor:
+    """Causal sliding-window attention: query t attends to keys t − window + 1 … t.
+
+    q, k, v: (B, H, T, D) of one floating dtype;  bias: (H, window), the additive logit of distance
+    0 … window − 1 (a Tensor to learn it), or None;  scale: σ, default 1/√D;  log_n: the length N
+    of the log-n factor log min(t + 1, window) / log N on q·k, or None.  Returns o: (B, H, T, D).
+    ``window ≥ T`` is full causal attention. ``implementation`` picks the Numba kernel or the NumPy
+    reference.
+    """
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
+    if q.ndim != 4 or k.shape != q.shape or v.shape != q.shape:
+        raise ValueError(f"q, k, v must share one shape (B, H, T, D), got {q.shape}, {k.shape}, {v.shape}")
+    if q.dtype not in (np.float32, np.float64) or k.dtype != q.dtype or v.dtype != q.dtype:
+        raise ValueError(f"q, k, v must share a float32 or float64 dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}")
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    heads, seq_len, dim = q.shape[1:]
+    if bias is None:
+        bias = np.zeros((heads, window), q.dtype)
+    bias = as_tensor(bias)
+    if bias.shape != (heads, window) or bias.dtype != q.dtype:
+        raise ValueError(f"bias must have shape (H, window) = {(heads, window)} and dtype {q.dtype}, "
+                         f"got {bias.shape} {bias.dtype}")
+    scale = 1 / math.sqrt(dim) if scale is None else float(scale)
+    if not math.isfinite(scale):
+        raise ValueError(f"scale must be finite, got {scale!r}")
+    if log_n is not None and not log_n > 1:
+        raise ValueError(f"log_n must be a length N > 1, got {log_n!r}")
+    c = log_n_factors(seq_len, int(window), log_n)
+    return WindowAttention.apply(q, k, v, bias, window=int(window), scale=scale, c=c,
+                                 implementation=implementation)
