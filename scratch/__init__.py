@@ -18,7 +18,12 @@ from .autograd import (
     tensor,
     where,
 )
+import sys as _sys
+
 from .autograd import functional
+
+# ``import scratch.functional`` works as well as ``from scratch import functional``.
+_sys.modules[__name__ + ".functional"] = functional
 
 __version__ = "0.1.0"
 
