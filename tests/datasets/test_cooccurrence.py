@@ -1,0 +1,157 @@
+"""Co-occurrence counting against a naive dictionary count, chunked merging, totals, records, bad input."""
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from scratch.datasets import TokenChunk, Vocab
+from scratch.datasets.cooccurrence import (Cooccurrence, chunk_tokens_for, corpus_cooccurrences,
+                                           count_cooccurrences, ordered_records)
+
+
+def random_lines(rng, n_lines=40, size=12, max_len=15):
+    """Lines of ids in [0, size) (0 = unknown), Zipf-like so that pairs repeat."""
+    weights = 1.0 / np.arange(1, size + 1)
+    return [rng.choice(size, size=rng.integers(0, max_len), p=weights / weights.sum()).astype(np.int32)
+            for _ in range(n_lines)]
+
+
+def chunks_of(lines, per_chunk):
+    """Pack lines into TokenChunks of ``per_chunk`` lines each."""
+    for start in range(0, len(lines), per_chunk):
+        group = lines[start:start + per_chunk]
+        offsets = np.zeros(len(group) + 1, dtype=np.int64)
+        np.cumsum([line.size for line in group], out=offsets[1:])
+        yield TokenChunk(np.concatenate(group), offsets)
+
+
+def naive_counts(lines, window, weighting):
+    """X as a dict {(i, j): x} over ordered pairs, diagonal included, by the definition."""
+    counts = defaultdict(float)
+    for line in lines:
+        for k, i in enumerate(line):
+            for d in range(1, window + 1):
+                if k + d >= len(line):
+                    break
+                j = line[k + d]
+                if i == 0 or j == 0:
+                    continue
+                w = 1.0 / d if weighting == "harmonic" else 1.0
+                counts[int(i), int(j)] += w
+                counts[int(j), int(i)] += w
+    return counts
+
+
+@pytest.mark.parametrize("weighting", ["harmonic", "uniform"])
+@pytest.mark.parametrize("window", [1, 3, 10])
+def test_counts_equal_the_naive_count(rng, weighting, window):
+    lines = random_lines(rng)
+    unigram = np.bincount(np.concatenate(lines), minlength=12)
+    cooc = count_cooccurrences(chunks_of(lines, 7), unigram, window, weighting)
+    expected = np.zeros((12, 12))
+    for (i, j), x in naive_counts(lines, window, weighting).items():
+        expected[i, j] = x
+    # the diagonal pair (i, i) was added twice above, once per direction, but is one co-occurrence
+    expected[np.diag_indices(12)] /= 2
+    np.testing.assert_allclose(cooc.to_dense(), expected, rtol=1e-12)
+    assert np.all(cooc.rows < cooc.cols) and np.all(cooc.counts > 0)
+    keys = cooc.rows.astype(np.int64) * 12 + cooc.cols
+    assert np.all(np.diff(keys) > 0), "records must be unique and sorted by (i, j)"
+    assert cooc.rows.dtype == cooc.cols.dtype == np.int32 and cooc.counts.dtype == np.float64
+
+
+def test_lines_are_boundaries():
+    lines = [np.array([1, 2], np.int32), np.array([3, 4], np.int32)]
+    cooc = count_cooccurrences(chunks_of(lines, 2), np.ones(5, np.int64), window=5)
+    assert list(zip(cooc.rows.tolist(), cooc.cols.tolist())) == [(1, 2), (3, 4)]
+
+
+def test_small_memory_merges_many_chunks_to_the_same_counts(rng):
+    lines = random_lines(rng, n_lines=200)
+    unigram = np.bincount(np.concatenate(lines), minlength=12)
+    whole = count_cooccurrences(chunks_of(lines, 200), unigram, 4)
+    # a budget of a few bytes merges after every chunk
+    merged = count_cooccurrences(chunks_of(lines, 3), unigram, 4, memory=1e-9)
+    for name in ("rows", "cols"):
+        np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
+    np.testing.assert_allclose(merged.counts, whole.counts, rtol=1e-12)
+    np.testing.assert_allclose(merged.diagonal, whole.diagonal, rtol=1e-12)
+
+
+def test_totals_and_pmi_follow_the_spec(rng):
+    lines = random_lines(rng)
+    unigram = np.bincount(np.concatenate(lines), minlength=12)
+    unigram[0] = 0
+    cooc = count_cooccurrences(chunks_of(lines, 40), unigram, 5, "uniform")
+    dense = cooc.to_dense()
+    off_diagonal = dense.sum() - np.trace(dense)
+    assert cooc.total == pytest.approx(off_diagonal, rel=1e-12)
+    assert cooc.tokens == unigram.sum()
+    i, j = cooc.rows, cooc.cols
+    expected = np.log((dense[i, j] / off_diagonal) / ((unigram[i] / unigram.sum()) * (unigram[j] / unigram.sum())))
+    np.testing.assert_allclose(cooc.pmi(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_corpus_file_skips_unknown_words_without_a_window_position(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("a rare b\nb a\n", encoding="utf-8")
+    vocab = Vocab.from_counts({"a": 2, "b": 2, "rare": 1}, min_count=2)
+    cooc = corpus_cooccurrences(path, vocab, window=1, weighting="uniform")
+    a, b = vocab["a"], vocab["b"]
+    # "rare" is dropped, so a and b are adjacent on line 1, and again on line 2
+    assert cooc.to_dense()[a, b] == 2.0
+    np.testing.assert_array_equal(cooc.unigram, vocab.counts)
+
+
+def test_ordered_records_hold_both_directions_shuffled(rng):
+    lines = random_lines(rng)
+    unigram = np.bincount(np.concatenate(lines), minlength=12)
+    cooc = count_cooccurrences(chunks_of(lines, 40), unigram, 3)
+    rows, cols, x = ordered_records(cooc, cooc.counts, np.random.default_rng(1))
+    assert rows.size == cols.size == x.size == 2 * len(cooc)
+    dense = np.zeros((12, 12))
+    np.add.at(dense, (rows, cols), x)
+    off = cooc.to_dense()
+    off[np.diag_indices(12)] = 0
+    np.testing.assert_array_equal(dense, off)
+    in_order = ordered_records(cooc, cooc.counts)
+    assert not np.array_equal(rows, in_order[0])
+
+
+def test_chunk_size_follows_the_memory_budget():
+    assert chunk_tokens_for(1.0, 10) > chunk_tokens_for(0.1, 10) > chunk_tokens_for(0.1, 20)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"window": 0}, "window"),
+    ({"window": 2.5}, "window"),
+    ({"weighting": "linear"}, "weighting"),
+    ({"memory": 0}, "memory"),
+    ({"unigram": np.ones((3, 3), np.int64)}, "unigram"),
+    ({"unigram": np.ones(5)}, "unigram"),
+])
+def test_bad_arguments_raise(kwargs, message):
+    args = {"chunks": chunks_of([np.array([1, 2, 3], np.int32)], 1), "unigram": np.ones(5, np.int64),
+            "window": 2, "weighting": "harmonic"} | kwargs
+    with pytest.raises(ValueError, match=message):
+        count_cooccurrences(**args)
+
+
+def test_ids_out_of_range_and_corpora_without_pairs_raise():
+    with pytest.raises(ValueError, match="token ids"):
+        count_cooccurrences(chunks_of([np.array([1, 7], np.int32)], 1), np.ones(5, np.int64))
+    with pytest.raises(ValueError, match="no pair"):
+        count_cooccurrences(chunks_of([np.array([1], np.int32), np.array([2], np.int32)], 1), np.ones(5, np.int64))
+    with pytest.raises(ValueError, match="values"):
+        cooc = Cooccurrence(np.array([1], np.int32), np.array([2], np.int32), np.ones(1), np.zeros(3),
+                            np.ones(3, np.int64), 1, "uniform")
+        ordered_records(cooc, np.ones(2))
+
+
+def test_pmi_of_a_corpus_of_one_repeated_pair():
+    # two words, each line "1 2": X_12 = X_21 = lines, T = 2 lines, n = (lines, lines), N = 2 lines
+    lines = [np.array([1, 2], np.int32)] * 10
+    cooc = count_cooccurrences(chunks_of(lines, 10), np.array([0, 10, 10]), 1)
+    # P(1, 2) = 1/2 and P(1) P(2) = 1/4, so m = log 2
+    assert cooc.pmi() == pytest.approx([math.log(2.0)])
