@@ -1,0 +1,174 @@
+"""VQ attention (spec transformer_vq.md §3, §8): blockwise == quadratic, L-invariance, causality, gradients,
+Numba == NumPy reference, decoding == block-parallel forward, input checks."""
+import numpy as np
+import pytest
+
+from scratch import Tensor, gradcheck
+from scratch.kernels.vq_attention import (
+    VQDecoder,
+    quadratic_vq_attention,
+    relative_bias_matrix,
+    vq_attention,
+    windowed_bias_attention,
+)
+
+
+def problem(rng, B=2, T=37, Dk=5, Dv=6, S=7, W=5, dtype=np.float64):
+    """Random q, v, codes, codebook and bias with k̂ = C[codes] (the forward of the straight-through keys)."""
+    codebook = rng.standard_normal((S, Dk)).astype(dtype)
+    codes = rng.integers(0, S, (B, T))
+    q = rng.standard_normal((B, T, Dk)).astype(dtype)
+    v = rng.standard_normal((B, T, Dv)).astype(dtype)
+    bias = tuple(x.astype(dtype) for x in (rng.standard_normal(Dk), rng.standard_normal(Dk),
+                                           rng.standard_normal((W + 1, Dk))))
+    return q, codebook[codes], v, codes, codebook, bias
+
+
+@pytest.mark.parametrize("T, L, S, W", [(48, 4, 8, 4), (37, 8, 7, 5), (64, 16, 3, 16), (50, 7, 12, 0), (9, 16, 4, 3)])
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_blockwise_equals_quadratic(rng, T, L, S, W, implementation):
+    q, k, v, codes, codebook, bias = problem(rng, T=T, S=S, W=W)
+    quadratic = quadratic_vq_attention(q, k, v, codes, codebook, block=L, window_bias=bias).data
+    blockwise = vq_attention(q, k, v, codes, codebook, block=L, window_bias=bias, implementation=implementation).data
+    np.testing.assert_allclose(blockwise, quadratic, rtol=0, atol=1e-13)
+
+
+def test_without_bias_equals_plain_causal_softmax(rng):
+    q, k, v, codes, codebook, _ = problem(rng, T=30)
+    out = vq_attention(q, k, v, codes, codebook, block=6).data
+    scores = np.where(np.tril(np.ones((30, 30), bool)), q @ k.transpose(0, 2, 1), -np.inf)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    np.testing.assert_allclose(out, (weights / weights.sum(-1, keepdims=True)) @ v, rtol=0, atol=1e-13)
+
+
+def test_output_does_not_depend_on_the_block_length(rng):
+    q, k, v, codes, codebook, bias = problem(rng, T=40, W=3)
+    outs = [vq_attention(q, k, v, codes, codebook, block=L, window_bias=bias).data for L in (3, 4, 5, 8, 13, 40, 64)]
+    for out in outs[1:]:
+        np.testing.assert_allclose(out, outs[0], rtol=0, atol=1e-13)
+
+
+def test_float32_matches_float64(rng):
+    q, k, v, codes, codebook, bias = problem(rng, T=256, S=16, W=8)
+    exact = vq_attention(q, k, v, codes, codebook, block=32, window_bias=bias).data
+    single = vq_attention(*(x.astype(np.float32) for x in (q, k, v)), codes, codebook.astype(np.float32), block=32,
+                          window_bias=tuple(x.astype(np.float32) for x in bias)).data
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, exact, rtol=0, atol=2e-5)
+
+
+def test_relative_bias_matrix_is_the_rel_shift(rng):
+    T, W = 9, 4
+    position = rng.standard_normal((2, T, W + 1))
+    expected = np.zeros((2, T, T))
+    for t in range(T):
+        for j in range(T):
+            if 0 <= t - j <= W:
+                expected[:, t, j] = position[:, t, t - j]
+    np.testing.assert_array_equal(relative_bias_matrix(Tensor(position)).data, expected)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_causality_jacobian_is_lower_triangular(rng, implementation):
+    """∂o_t/∂(q_j, k̂_j, v_j) = 0 for j > t: catches an off-by-one in the block shift or the 2-block cache lag."""
+    T = 14
+    q, k, v, codes, codebook, bias = problem(rng, B=1, T=T, S=3, W=2)
+    inputs = [Tensor(x, requires_grad=True) for x in (q, k, v)]
+    for t in range(T):
+        for x in inputs:
+            x.grad = None
+        out = vq_attention(*inputs, codes, codebook, block=3, window_bias=bias, implementation=implementation)
+        out[:, t].sum().backward()
+        for x in inputs:
+            assert np.all(x.grad[:, t + 1:] == 0), f"output {t} depends on a later input"
+        assert np.any(inputs[2].grad[:, t] != 0)
+    # values two or more blocks back reach o_t only through the cache: their gradient must be non-zero too
+    assert np.any(inputs[2].grad[:, :3] != 0)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_gradcheck_with_fixed_codes(rng, implementation):
+    """q, window keys k̂, v, u, w and r are smooth inputs once the codes and codebook are fixed (§8.1)."""
+    q, k, v, codes, codebook, bias = problem(rng, B=2, T=23, Dk=4, Dv=3, S=5, W=3)
+    inputs = [Tensor(x, requires_grad=True) for x in (q, k, v, *bias)]
+
+    def fn(q, k, v, u, w, r):
+        return vq_attention(q, k, v, codes, codebook, block=4, window_bias=(u, w, r), implementation=implementation)
+
+    # the reference is checked entry by entry; the kernel (equal to it, test below) along random directions
+    assert gradcheck(fn, inputs, max_elementwise=10_000 if implementation == "numpy" else 16, directions=12)
+
+
+def test_gradients_equal_the_quadratic_reference(rng):
+    """Autograd through the dense reference gives the same dq, dv, du, dw, dr; dk̂ agrees on the last two blocks
+    (their every query is in the window) and differs earlier, where the blockwise form reads keys as C[z] (§2.5)."""
+    L = 6
+    q, k, v, codes, codebook, bias = problem(rng, T=36, W=4)
+    grad_out = rng.standard_normal(v.shape)
+    grads = []
+    for attention in (vq_attention, quadratic_vq_attention):
+        inputs = [Tensor(x, requires_grad=True) for x in (q, k, v, *bias)]
+        (attention(*inputs[:3], codes, codebook, block=L, window_bias=tuple(inputs[3:])) * grad_out).sum().backward()
+        grads.append([x.grad for x in inputs])
+    for name, blockwise, quadratic in zip(("q", "k", "v", "u", "w", "r"), *grads):
+        if name == "k":
+            np.testing.assert_allclose(blockwise[:, -2 * L:], quadratic[:, -2 * L:], rtol=0, atol=1e-12)
+            assert np.abs(blockwise[:, :-2 * L] - quadratic[:, :-2 * L]).max() > 1e-3
+        else:
+            np.testing.assert_allclose(blockwise, quadratic, rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("T, L", [(40, 8), (45, 7), (5, 8)])
+def test_numba_equals_numpy_reference(rng, T, L):
+    q, k, v, codes, codebook, bias = problem(rng, B=3, T=T, S=6, W=min(L, 5))
+    grad_out = rng.standard_normal(v.shape)
+    results = []
+    for implementation in ("numpy", "numba"):
+        inputs = [Tensor(x, requires_grad=True) for x in (q, k, v, *bias)]
+        out = vq_attention(*inputs[:3], codes, codebook, block=L, window_bias=tuple(inputs[3:]),
+                           implementation=implementation)
+        (out * grad_out).sum().backward()
+        results.append([out.data] + [x.grad for x in inputs])
+    for name, numpy_value, numba_value in zip(("out", "q", "k", "v", "u", "w", "r"), *results):
+        np.testing.assert_allclose(numba_value, numpy_value, rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("W", [0, 1, 4])
+def test_decoding_equals_block_parallel_forward(rng, W):
+    q, k, v, codes, codebook, bias = problem(rng, T=30, W=W)
+    parallel = vq_attention(q, k, v, codes, codebook, block=max(W, 1) + 2, window_bias=bias).data
+    decoder = VQDecoder(codebook, bias, batch=q.shape[0], dim_v=v.shape[2])
+    steps = np.stack([decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t]) for t in range(q.shape[1])], axis=1)
+    np.testing.assert_allclose(steps, parallel, rtol=0, atol=1e-13)
+    assert decoder.keys.shape[1] == W and decoder.means.shape[1] == codebook.shape[0]
+
+
+def test_windowed_bias_attention_at_all_distances(rng):
+    """W ≥ T − 1 puts a bias on every pair: compare with an explicit loop."""
+    q, k, v, _, _, (u, w, r) = problem(rng, B=1, T=6, W=8)
+    out = windowed_bias_attention(q, k, v, (u, w, r)).data
+    for t in range(6):
+        scores = np.array([(q[0, t] + u) @ k[0, j] + (q[0, t] + w) @ r[t - j] for j in range(t + 1)])
+        weights = np.exp(scores - scores.max())
+        np.testing.assert_allclose(out[0, t], weights @ v[0, :t + 1] / weights.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: {**a, "k_hat": a["k_hat"][:, :-1]}, "k_hat"),
+    (lambda a: {**a, "v": a["v"][:, :-1]}, "v must be"),
+    (lambda a: {**a, "codes": a["codes"] + 100}, "codes must lie"),
+    (lambda a: {**a, "codes": a["codes"].astype(float)}, "codes must be an integer"),
+    (lambda a: {**a, "codebook": a["codebook"][:, :-1]}, "codebook"),
+    (lambda a: {**a, "block": 0}, "block"),
+    (lambda a: {**a, "block": 2}, "bias range"),
+    (lambda a: {**a, "window_bias": a["window_bias"][:2]}, "window_bias"),
+    (lambda a: {**a, "q": a["q"].astype(np.float32)}, "float32 or float64 like q"),
+])
+def test_bad_input_is_named(rng, change, message):
+    q, k, v, codes, codebook, bias = problem(rng, T=12, W=3)
+    arguments = change(dict(q=q, k_hat=k, v=v, codes=codes, codebook=codebook, block=4, window_bias=bias))
+    for attention in (vq_attention, quadratic_vq_attention):
+        with pytest.raises(ValueError, match=message):
+            attention(**arguments)
+    with pytest.raises(ValueError, match="implementation"):
+        vq_attention(q, k, v, codes, codebook, block=4, implementation="cuda")
