@@ -1,0 +1,464 @@
+"""Sampled-softmax losses for word2vec (spec word_vectors.md §1.2–1.3, §5): reference and fused kernel.
+
+One example is an input vector h built from context rows of the embedding E (V+1, d),
+
+    h = s · Σ_j E[c_j],    s = 1, or 1/n for the CBOW mean, or h = E[c] for skip-gram,
+
+a target t and K sampled ids, S = (t, n_1, …, n_K) (the target in slot 0). With the output table W
+(W ≡ E and b ≡ 0 when shared) the slot logits are
+
+    z_s = <h, W[S_s]> + b[S_s] − [log-Q] log(K q(S_s)),
+
+and slots m_s = 0 (accidental hits, S_s = t for s ≥ 1, when they are removed) are left out. Losses:
+
+    "softmax"  L = −z_0 + log Σ_{s: m_s} exp z_s,            δ_s = p_s − [s = 0]   (p = softmax z)
+    "nce"      L = −log σ(z_0) − Σ_{s≥1: m_s} log σ(−z_s),   δ_0 = σ(z_0) − 1, δ_s = σ(z_s)
+
+(the random softmax loss of the post is "softmax" with a uniform sampler, no log-Q, hits kept).
+The gradients (§1.3) are ∂L/∂z_s = δ_s, ∂L/∂h = Σ_s δ_s W[S_s], ∂L/∂W[r] = Σ_{s: S_s = r} δ_s h,
+∂L/∂b[r] = Σ_{s: S_s = r} δ_s, and ∂L/∂E[c_j] += s · ∂L/∂h once per context slot.
+
+``example_loss_and_grads`` is the NumPy reference (a batch, mean loss, dense per-row gradients);
+``sgd_step_reference`` applies it one example at a time. The Numba kernel ``train_corpus_chunk``
+walks a corpus chunk, builds the examples (window, padding, subsampling), draws the samples with
+word2vec.c's LCG and applies the SGD update of each example in place (Hogwild over parts of the
+chunk). Each update first snapshots h and the rows W[S] and computes every term from them, so a
+row that is at once context, target and sample (shared weights) gets exactly −α ∂L/∂row.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+from numba import config as numba_config
+from numba import njit, prange
+
+LOSSES = {"softmax": 0, "nce": 1}
+SAMPLERS = {"uniform": 0, "unigram": 1, "log-uniform": 2}
+SUBSAMPLING = {"off": 0, "centre": 1, "both": 2}
+LCG_MULTIPLIER = np.uint64(25214903917)
+LCG_INCREMENT = np.uint64(11)
+
+
+# --- the NumPy reference --------------------------------------------------------------------------
+
+def slot_deltas_reference(z: np.ndarray, valid: np.ndarray, loss: str = "softmax") -> tuple[np.ndarray, np.ndarray]:
+    """Per-example losses ``(B,)`` and δ = ∂L/∂z ``(B, K+1)`` for logits ``z (B, K+1)``, target in slot 0.
+
+    ``valid (B, K+1)`` bool marks the slots that take part (slot 0 always does).
+    """
+    if loss == "softmax":
+        masked = np.where(valid, z, -np.inf)
+        top = masked.max(axis=1, keepdims=True)
+        lse = top[:, 0] + np.log(np.exp(masked - top).sum(axis=1))
+        p = np.exp(masked - lse[:, None])
+        delta = p.copy()
+        delta[:, 0] = -p[:, 1:].sum(axis=1)  # = p_0 − 1, accurate when p_0 ≈ 1 (§5.3)
+        return lse - z[:, 0], delta
+    if loss == "nce":
+        sign = np.ones_like(z)
+        sign[:, 0] = -1.0
+        losses = np.where(valid, np.logaddexp(0.0, sign * z), 0.0)
+        delta = np.where(valid, special.expit(z), 0.0)
+        delta[:, 0] -= 1.0
+        return losses.sum(axis=1), delta
+    raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
+
+
+def example_loss_and_grads(E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None, contexts: np.ndarray,
+                           scale: np.ndarray, samples: np.ndarray, valid: np.ndarray,
+                           log_expected: np.ndarray | None = None, loss: str = "softmax"):
+    """Mean loss over a batch and its dense gradients (§1.3), the reference the other paths must equal.
+
+    E: ``(V+1, d)``; W: ``(V+1, d)`` or None for the shared output layer (W ≡ E, b ≡ 0); b: ``(V+1,)``
+    or None; contexts: ``(B, C)`` ids (a slot id −1 is empty); scale: ``(B,)`` the factor s of h;
+    samples: ``(B, K+1)`` ids, target first; valid: ``(B, K+1)`` bool; log_expected: ``(V+1,)``
+    log(K q(id)) subtracted from the logits (log-Q correction) or None.
+    Returns ``(loss, dE, dW, db)``; with a shared output layer dW and db are None and dE holds both
+    the input and the output contributions.
+    """
+    shared = W is None
+    W_ = E if shared else W
+    B = contexts.shape[0]
+    slots = contexts >= 0
+    h = scale[:, None] * np.einsum("bc,bcd->bd", slots, E[np.where(slots, contexts, 0)])
+    rows = W_[samples]                                           # (B, K+1, d)
+    z = np.einsum("bd,bsd->bs", h, rows)
+    if b is not None:
+        z = z + b[samples]
+    if log_expected is not None:
+        z = z - log_expected[samples]
+    losses, delta = slot_deltas_reference(z, valid, loss)
+    delta = delta / B
+    dh = np.einsum("bs,bsd->bd", delta, rows)
+    dE = np.zeros_like(E)
+    np.add.at(dE, contexts[slots], np.repeat(scale[:, None] * dh, slots.sum(axis=1), axis=0))
+    dW = np.zeros_like(E) if shared else np.zeros_like(W)
+    np.add.at(dW, samples.ravel(), (delta[:, :, None] * h[:, None, :]).reshape(-1, E.shape[1]))
+    db = None
+    if b is not None:
+        db = np.zeros_like(b)
+        np.add.at(db, samples.ravel(), delta.ravel())
+    if shared:
+        return losses.mean(), dE + dW, None, None
+    return losses.mean(), dE, dW, db
+
+
+def sgd_step_reference(E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None, contexts: np.ndarray,
+                       scale: np.ndarray, samples: np.ndarray, valid: np.ndarray, alpha: np.ndarray,
+                       log_expected: np.ndarray | None = None, loss: str = "softmax") -> float:
+    """Apply θ ← θ − α_i ∂L_i/∂θ for the examples i = 0..B−1 in order, in place; returns Σ_i L_i."""
+    total = 0.0
+    for i in range(contexts.shape[0]):
+        one = slice(i, i + 1)
+        value, dE, dW, db = example_loss_and_grads(E, W, b, contexts[one], scale[one], samples[one], valid[one],
+                                                   log_expected, loss)
+        E -= alpha[i] * dE
+        if W is not None:
+            W -= alpha[i] * dW
+        if b is not None:
+            b -= alpha[i] * db
+        total += value
+    return total
+
+
+# --- the Numba kernel -----------------------------------------------------------------------------
+
+@njit(cache=True)
+def lcg_next(state: np.uint64) -> np.uint64:
+    """word2vec.c's generator: r ← r · 25214903917 + 11 (mod 2^64)."""
+    return state * LCG_MULTIPLIER + LCG_INCREMENT
+
+
+if numba_config.DISABLE_JIT:
+    def lcg_next(state: np.uint64) -> np.uint64:  # noqa: F811 -- NumPy warns on uint64 wrap-around; Python ints do not
+        """word2vec.c's generator: r ← r · 25214903917 + 11 (mod 2^64)."""
+        return np.uint64((int(state) * int(LCG_MULTIPLIER) + int(LCG_INCREMENT)) & 0xFFFF_FFFF_FFFF_FFFF)
+
+
+@njit(cache=True)
+def _below(state: np.uint64, n: int) -> int:
+    """A draw in [0, n) from the high bits of the LCG state."""
+    return int((state >> np.uint64(16)) % np.uint64(n))
+
+
+@njit(cache=True)
+def _unit(state: np.uint64) -> float:
+    """A draw in [0, 1) from the top 53 bits of the LCG state."""
+    return float(state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _draw(state: np.uint64, sampler: int, low: int, rows: int, cumulative: np.ndarray) -> int:
+    """One sampled id: uniform on [low, rows), by the table ``cumulative`` (unigram), or log-uniform."""
+    if sampler == 0:
+        return low + _below(state, rows - low)
+    u = _unit(state)
+    if sampler == 1:
+        return min(np.searchsorted(cumulative, u, side="right"), rows - 1)
+    # log-uniform over ranks k = 0..V−1 (id k+1): P(k) = log((k+2)/(k+1)) / log(V+1)
+    k = int(math.exp(u * math.log(rows))) - 1
+    return min(max(k, 0), rows - 2) + 1
+
+
+@njit(cache=True)
+def _sigmoid(x: float) -> float:
+    """σ(x) without overflow for large |x|."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _slot_deltas(z, valid, n, loss_kind, delta):
+    """Kernel twin of ``slot_deltas_reference`` for one example; returns the loss, fills ``delta``."""
+    if loss_kind == 0:
+        top = z[0]
+        for s in range(1, n):
+            if valid[s] and z[s] > top:
+                top = z[s]
+        total = 0.0
+        for s in range(n):
+            delta[s] = math.exp(z[s] - top) if valid[s] else 0.0
+            total += delta[s]
+        lse = top + math.log(total)
+        rest = 0.0
+        for s in range(1, n):
+            delta[s] = delta[s] / total
+            rest += delta[s]
+        delta[0] = -rest
+        return lse - z[0]
+    value = 0.0
+    for s in range(n):
+        if not valid[s]:
+            delta[s] = 0.0
+            continue
+        x = -z[s] if s == 0 else z[s]
+        value += max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # softplus(x) = −log σ(−x)
+        delta[s] = _sigmoid(z[s])
+    delta[0] -= 1.0
+    return value
+
+
+@njit(cache=True)
+def example_update(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind, alpha,
+                   h, rows, z, delta, dh):
+    """One SGD step on one example, in place; returns its loss.
+
+    context: ids ``(≥ n_context,)``; sample: ``(K+1,)`` ids, target first; valid: ``(K+1,)``;
+    W is E itself when the output layer is shared, b is empty when there is no bias. h ``(d,)``,
+    rows ``(K+1, d)``, z, delta ``(K+1,)`` and dh ``(d,)`` are work buffers.
+    """
+    d = E.shape[1]
+    n = sample.shape[0]
+    h[:] = 0.0
+    for j in range(n_context):
+        for k in range(d):
+            h[k] += E[context[j], k]
+    for k in range(d):
+        h[k] *= scale
+    for s in range(n):
+        r = sample[s]
+        acc = 0.0
+        for k in range(d):
+            rows[s, k] = W[r, k]
+            acc += h[k] * W[r, k]
+        if b.shape[0] > 0:
+            acc += b[r]
+        if use_log_q:
+            acc -= log_expected[r]
+        z[s] = acc
+    value = _slot_deltas(z, valid, n, loss_kind, delta)
+    dh[:] = 0.0
+    for s in range(n):
+        g = delta[s]
+        if g == 0.0:
+            continue
+        r = sample[s]
+        for k in range(d):
+            dh[k] += g * rows[s, k]
+            W[r, k] -= alpha * g * h[k]
+        if b.shape[0] > 0:
+            b[r] -= alpha * g
+    step = alpha * scale
+    for j in range(n_context):
+        c = context[j]
+        for k in range(d):
+            E[c, k] -= step * dh[k]
+    return value
+
+
+@njit(cache=True)
+def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expected, use_log_q, loss_kind):
+    """``sgd_step_reference`` through ``example_update`` (contexts ``(B, C)`` with −1 for empty slots)."""
+    d = E.shape[1]
+    n = samples.shape[1]
+    h, dh = np.empty(d), np.empty(d)
+    rows, z, delta = np.empty((n, d)), np.empty(n), np.empty(n)
+    context = np.empty(contexts.shape[1], dtype=np.int64)
+    total = 0.0
+    for i in range(contexts.shape[0]):
+        m = 0
+        for j in range(contexts.shape[1]):
+            if contexts[i, j] >= 0:
+                context[m] = contexts[i, j]
+                m += 1
+        total += example_update(E, W, b, context, m, scale[i], samples[i], valid[i], log_expected, use_log_q,
+                                loss_kind, alpha[i], h, rows, z, delta, dh)
+    return total
+
+
+@njit(cache=True)
+def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep, cumulative, log_expected,
+                alpha_start, alpha_end, progress_start, chunk_share, total_words, trace_contexts, trace_samples,
+                trace_alpha, update):
+    """Walk lines [first_line, last_line) of a chunk and train on (or, ``update=False``, only trace) their examples.
+
+    ``config`` int64: sg, window, right_trim, shrink, pad, cbow_mean, subsampling, K, sampler,
+    exclude_padding, share, remove_hits, use_log_q, loss_kind. Returns (Σ loss, examples, words).
+    """
+    sg, window, right_trim, shrink, pad, cbow_mean = config[0], config[1], config[2], config[3], config[4], config[5]
+    subsampling, K, sampler, exclude_padding = config[6], config[7], config[8], config[9]
+    share, remove_hits, use_log_q, loss_kind = config[10], config[11], config[12], config[13]
+    rows_total = E.shape[0]
+    d = E.shape[1]
+    low = 1 if exclude_padding else 0
+    h, dh = np.empty(d, E.dtype), np.empty(d, E.dtype)
+    rows, z, delta = np.empty((K + 1, d), E.dtype), np.empty(K + 1), np.empty(K + 1)
+    sample = np.empty(K + 1, dtype=np.int64)
+    valid = np.ones(K + 1, dtype=np.bool_)
+    context = np.empty(2 * window, dtype=np.int64)
+    state = np.uint64(seed)
+    part_words = offsets[last_line] - offsets[first_line]
+    loss_sum, examples, words = 0.0, 0, 0
+    tracing = trace_samples.shape[0] > 0
+    for line in range(first_line, last_line):
+        raw = ids[offsets[line]:offsets[line + 1]]
+        fraction = (progress_start + chunk_share * words / max(part_words, 1)) / total_words
+        alpha = alpha_start + (alpha_end - alpha_start) * min(fraction, 1.0)
+        words += raw.shape[0]
+        if subsampling == 2:
+            tokens = np.empty_like(raw)
+            m = 0
+            for w in raw:
+                state = lcg_next(state)
+                if _unit(state) < keep[w]:
+                    tokens[m] = w
+                    m += 1
+            tokens = tokens[:m]
+        else:
+            tokens = raw
+        n_tokens = tokens.shape[0]
+        for i in range(n_tokens):
+            if subsampling == 1:
+                state = lcg_next(state)
+                if _unit(state) >= keep[tokens[i]]:
+                    continue
+            reach = window
+            if shrink:
+                state = lcg_next(state)
+                reach = window - _below(state, window)
+            left, right = reach, reach - right_trim
+            n_context = 0
+            for j in range(i - left, i + right + 1):
+                if j == i:
+                    continue
+                if 0 <= j < n_tokens:
+                    context[n_context] = tokens[j]
+                    n_context += 1
+                elif pad and not sg:
+                    context[n_context] = 0
+                    n_context += 1
+            if n_context == 0:
+                continue
+            groups = n_context if sg else 1
+            for g in range(groups):
+                if share <= 1 or examples % share == 0:
+                    for s in range(1, K + 1):
+                        state = lcg_next(state)
+                        sample[s] = _draw(state, sampler, low, rows_total, cumulative)
+                sample[0] = tokens[i]
+                for s in range(1, K + 1):
+                    valid[s] = not (remove_hits and sample[s] == sample[0])
+                if sg:
+                    context[0], context[g] = context[g], context[0]
+                    m, scale = 1, 1.0
+                else:
+                    m = n_context
+                    scale = 1.0 / n_context if cbow_mean else 1.0
+                if tracing:
+                    trace_contexts[examples, :] = -1
+                    trace_contexts[examples, :m] = context[:m]
+                    trace_samples[examples] = sample
+                    trace_alpha[examples] = alpha
+                if update:
+                    loss_sum += example_update(E, W, b, context, m, scale, sample, valid, log_expected, use_log_q,
+                                               loss_kind, alpha, h, rows, z, delta, dh)
+                if sg:
+                    context[0], context[g] = context[g], context[0]
+                examples += 1
+    return loss_sum, examples, words
+
+
+@njit(cache=True, parallel=True)
+def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, cumulative, log_expected,
+                          alpha_start, alpha_end, progress_start, chunk_words, total_words, results):
+    """Hogwild: the parts run concurrently and update the shared tables without locks (intended races)."""
+    empty_i, empty_f = np.empty((0, 0), np.int64), np.empty(0)
+    for p in prange(seeds.shape[0]):
+        share = chunk_words * 1.0
+        loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
+                                         cumulative, log_expected, alpha_start, alpha_end, progress_start, share,
+                                         total_words, empty_i, empty_i, empty_f, True)
+        results[p, 0], results[p, 1], results[p, 2] = loss, count, words
+
+
+@njit(cache=True)
+def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, cumulative, log_expected,
+                        alpha_start, alpha_end, progress_start, chunk_words, total_words, results,
+                        trace_contexts, trace_samples, trace_alpha, update):
+    """The deterministic path: one part after the other on the calling thread."""
+    done = 0.0
+    for p in range(seeds.shape[0]):
+        share = offsets[bounds[p + 1]] - offsets[bounds[p]]
+        loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
+                                         cumulative, log_expected, alpha_start, alpha_end, progress_start + done,
+                                         share * 1.0, total_words, trace_contexts, trace_samples, trace_alpha,
+                                         update)
+        done += share
+        results[p, 0], results[p, 1], results[p, 2] = loss, count, words
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+def split_lines(offsets: np.ndarray, parts: int) -> np.ndarray:
+    """Line indices ``(parts' + 1,)`` cutting lines ``offsets`` into up to ``parts`` runs of about equal words."""
+    lines = offsets.shape[0] - 1
+    targets = np.linspace(0, offsets[-1], parts + 1)
+    bounds = np.unique(np.searchsorted(offsets, targets[1:-1], side="right") - 1)
+    return np.concatenate([[0], bounds[(bounds > 0) & (bounds < lines)], [lines]]).astype(np.int64)
+
+
+def part_seeds(seed: int, chunk_index: int, parts: int) -> np.ndarray:
+    """One LCG start state per part, derived from (seed, chunk index, part) so a seed reproduces a run."""
+    return np.random.SeedSequence([seed, chunk_index]).generate_state(parts, dtype=np.uint64)
+
+
+def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None,
+                config: np.ndarray, keep: np.ndarray, cumulative: np.ndarray, log_expected: np.ndarray, *,
+                alpha: tuple[float, float], progress: float, total_words: float, seed: int, chunk_index: int,
+                threads: int = 1) -> tuple[float, int, int]:
+    """Train on the lines of one chunk (``ids (n,)`` int32, ``offsets (lines+1,)`` int64), in place.
+
+    ``alpha = (start, end)``: the learning rate decays linearly from start to end over
+    ``total_words``; ``progress`` is the number of words trained before this chunk. ``threads > 1``
+    runs that many Hogwild parts in parallel; ``threads == 1`` is deterministic for a given seed.
+    Returns ``(Σ loss, examples, words)``.
+    """
+    W_ = E if W is None else W
+    b_ = np.empty(0, E.dtype) if b is None else b
+    bounds = split_lines(offsets, threads)
+    seeds = part_seeds(seed, chunk_index, bounds.shape[0] - 1)
+    results = np.zeros((seeds.shape[0], 3))
+    args = (ids, offsets, bounds, seeds, E, W_, b_, config, keep, cumulative, log_expected, float(alpha[0]),
+            float(alpha[1]), float(progress), float(offsets[-1]), float(total_words), results)
+    if threads > 1:
+        _train_parts_parallel(*args)
+    else:
+        empty = np.empty((0, 0), np.int64)
+        _train_parts_serial(*args, empty, empty, np.empty(0), True)
+    loss, examples, words = results.sum(axis=0)
+    return float(loss), int(examples), int(words)
+
+
+def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndarray, keep: np.ndarray,
+                cumulative: np.ndarray, *, seed: int, chunk_index: int, alpha: tuple[float, float] = (0.0, 0.0),
+                progress: float = 0.0, total_words: float = 1.0, E: np.ndarray | None = None,
+                W: np.ndarray | None = None, b: np.ndarray | None = None,
+                log_expected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The examples the kernel builds from a chunk on one thread: ``contexts (N, 2·window)`` (−1 = empty
+    slot), ``samples (N, K+1)``, the learning rate ``alphas (N,)`` of each, and Σ loss.
+
+    Without ``E`` nothing is trained (the autograd path batches these examples itself); with ``E``
+    (and ``W``, ``b`` as in ``train_chunk``) the kernel also trains on them, so a test can replay the
+    trace through ``sgd_step_reference``.
+    """
+    sg, window, K = bool(config[0]), int(config[1]), int(config[7])
+    bound = int(offsets[-1]) * (2 * window if sg else 1)
+    contexts = np.empty((bound, 2 * window), np.int64)
+    samples = np.empty((bound, K + 1), np.int64)
+    alphas = np.empty(bound)
+    update = E is not None
+    E_ = np.zeros((rows, 1)) if E is None else E
+    W_ = E_ if W is None else W
+    b_ = np.empty(0, E_.dtype) if b is None else b
+    log_expected = np.zeros(rows) if log_expected is None else log_expected
+    bounds = np.array([0, offsets.shape[0] - 1], np.int64)
+    results = np.zeros((1, 3))
+    _train_parts_serial(ids, offsets, bounds, part_seeds(seed, chunk_index, 1), E_, W_, b_, config, keep,
+                        cumulative, log_expected, float(alpha[0]), float(alpha[1]), float(progress),
+                        float(offsets[-1]), float(total_words), results, contexts, samples, alphas, update)
+    n = int(results[0, 1])
+    return contexts[:n], samples[:n], alphas[:n], float(results[0, 0])

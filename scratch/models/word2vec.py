@@ -1,0 +1,331 @@
+"""word2vec with the "random softmax" loss (spec word_vectors.md §1): CBOW or skip-gram.
+
+Examples (§1.1): for each centre position i of a line, the context is up to ``window`` words on the
+left and ``window`` on the right (``window − 1`` with ``right_off_by_one``, the TF class's slice),
+optionally shrunk to a uniform random reach in 1..window (``shrink_window``, word2vec.c/gensim).
+CBOW: one example, h = Σ_j E[c_j] (or the mean, ``cbow_mean``), target t = the centre word; missing
+context slots are the padding id 0 when ``pad_context`` (the TF class: E[0] is trained, nothing is
+masked). Skip-gram: one example per (context c, centre t) with h = E[c].
+
+Loss (§1.2): the target and K = ``negative`` sampled ids, scored against the output table W (W ≡ E,
+b ≡ 0 when ``shared``), softmax cross-entropy with the target in slot 0 — see
+``scratch.kernels.sampled_softmax`` for the equations. ``loss`` picks one of three presets, each of
+whose parts can be overridden:
+
+=====================  ===========  ===========  =====  ==============  ==================
+loss                   objective    sampler      log-Q  accidental hits  negatives
+=====================  ===========  ===========  =====  ==============  ==================
+"random-softmax"       softmax      uniform      no     kept            fresh per example
+"sampled-softmax"      softmax      log-uniform  yes    removed          shared per batch
+"nce"                  sigmoid      log-uniform  yes    kept            shared per batch
+=====================  ===========  ===========  =====  ==============  ==================
+
+"unigram" is word2vec's sampler, q ∝ count^0.75. Subsampling (word2vec.c's keep probability,
+threshold ``sample``) is "off" (the TF class), "centre" (the Keras script: only centre positions are
+dropped) or "both" (word2vec.c/gensim: dropped words leave the line before windowing).
+
+Training: ``optimizer="sgd"`` runs the fused Numba kernel, SGD with the learning rate decaying
+linearly from ``alpha`` to ``min_alpha`` (gensim's schedule), Hogwild over ``threads`` parts of each
+corpus chunk. ``optimizer="adam"`` is the original's dense Adam on the autograd path
+(``random_softmax_loss``), batches of ``batch_size`` examples built by the same kernel walker.
+The corpus is streamed in chunks of ``chunk_tokens`` tokens, so memory does not grow with its length.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor, where
+from ..datasets.text import Vocab, iter_token_chunks, load_corpus, subsample_keep_probs
+from ..kernels import sampled_softmax as kernel
+from ..nn import Module, Parameter
+from ..optim import Adam
+from ..progress import Progress, check_finite
+from .word_vectors import WordVectorsMixin
+
+PRESETS = {
+    "random-softmax": dict(objective="softmax", sampler="uniform", log_q=False, remove_accidental_hits=False,
+                           shared_negatives=1),
+    "sampled-softmax": dict(objective="softmax", sampler="log-uniform", log_q=True, remove_accidental_hits=True,
+                            shared_negatives=None),
+    "nce": dict(objective="nce", sampler="log-uniform", log_q=True, remove_accidental_hits=False,
+                shared_negatives=None),
+}
+OPTIMIZERS = ("sgd", "adam")
+MASKED_LOGIT = -1e30
+
+
+@dataclass
+class Word2VecConfig:
+    """Hyper-parameters of ``Word2Vec`` (defaults: the spec's faithful settings, §1.1–1.2)."""
+
+    dim: int = 128
+    window: int = 5
+    negative: int = 16
+    sg: bool = False
+    cbow_mean: bool = False
+    shared: bool = True
+    loss: str = "random-softmax"
+    sampler: str | None = None
+    log_q: bool | None = None
+    remove_accidental_hits: bool | None = None
+    shared_negatives: int | None = None
+    exclude_padding: bool = False
+    pad_context: bool = True
+    right_off_by_one: bool = False
+    shrink_window: bool = False
+    subsample: str = "off"
+    sample: float = 1e-3
+    min_count: int = 5
+    epochs: int = 2
+    optimizer: str = "sgd"
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    lr: float = 1e-3
+    batch_size: int = 8000
+    init_scale: float = 0.05
+    threads: int = 1
+    seed: int = 0
+    chunk_tokens: int = 1 << 18
+    resolved: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "window", "negative", "min_count", "epochs", "batch_size", "threads", "chunk_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _choice("loss", self.loss, PRESETS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("subsample", self.subsample, kernel.SUBSAMPLING)
+        for name in ("sample", "alpha", "lr", "init_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0 <= self.min_alpha <= self.alpha:
+            raise ValueError(f"min_alpha must be in [0, alpha={self.alpha}], got {self.min_alpha!r}")
+        preset = dict(PRESETS[self.loss])
+        for name in ("sampler", "log_q", "remove_accidental_hits", "shared_negatives"):
+            if getattr(self, name) is not None:
+                preset[name] = getattr(self, name)
+        if preset["shared_negatives"] is None:
+            preset["shared_negatives"] = self.batch_size
+        _choice("sampler", preset["sampler"], kernel.SAMPLERS)
+        if preset["shared_negatives"] < 1:
+            raise ValueError(f"shared_negatives must be a positive integer, got {preset['shared_negatives']!r}")
+        self.resolved = preset
+
+    def kernel_config(self) -> np.ndarray:
+        """The int64 configuration vector of ``scratch.kernels.sampled_softmax``."""
+        r = self.resolved
+        return np.array([self.sg, self.window, self.right_off_by_one, self.shrink_window, self.pad_context,
+                         self.cbow_mean, kernel.SUBSAMPLING[self.subsample], self.negative,
+                         kernel.SAMPLERS[r["sampler"]], self.exclude_padding, r["shared_negatives"],
+                         r["remove_accidental_hits"], r["log_q"], kernel.LOSSES[r["objective"]]], dtype=np.int64)
+
+
+def _choice(name: str, value: Any, allowed: Any) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {sorted(allowed)}")
+
+
+def sampling_distribution(counts: np.ndarray, sampler: str, exclude_padding: bool = False) -> np.ndarray:
+    """Probabilities q ``(V+1,)`` of drawing each id: uniform on 0..V (1..V with ``exclude_padding``),
+    unigram q ∝ count^0.75 (id 0 has count 0), or log-uniform q(k+1) = log((k+2)/(k+1)) / log(V+1)."""
+    rows = counts.shape[0]
+    if sampler == "uniform":
+        q = np.ones(rows)
+        q[0] = 0.0 if exclude_padding else 1.0
+    elif sampler == "unigram":
+        q = counts.astype(np.float64) ** 0.75
+    elif sampler == "log-uniform":
+        k = np.arange(rows - 1, dtype=np.float64)
+        q = np.concatenate([[0.0], np.log((k + 2) / (k + 1))])
+    else:
+        raise ValueError(f"unknown sampler {sampler!r}; expected one of {sorted(kernel.SAMPLERS)}")
+    return q / q.sum()
+
+
+def random_softmax_loss(E: Tensor, W: Tensor | None, b: Tensor | None, contexts: np.ndarray, scale: np.ndarray,
+                        samples: np.ndarray, valid: np.ndarray, log_expected: np.ndarray | None = None,
+                        objective: str = "softmax") -> Tensor:
+    """The mean loss of a batch of examples from engine ops — the readable definition (§1.2).
+
+    E: ``(V+1, d)``; W: ``(V+1, d)`` or None when shared (W ≡ E, b ≡ 0); b: ``(V+1,)`` or None;
+    contexts: ``(B, C)`` ids, −1 for an empty slot; scale: ``(B,)``; samples: ``(B, K+1)`` ids,
+    target in slot 0; valid: ``(B, K+1)`` bool; log_expected: ``(V+1,)`` log(K q) or None.
+    """
+    slots = contexts >= 0
+    vectors = F.embedding(E, np.where(slots, contexts, 0))                  # (B, C, d)
+    h = (vectors * slots[:, :, None]).sum(axis=1) * scale[:, None]          # (B, d)
+    rows = F.embedding(E if W is None else W, samples)                      # (B, K+1, d)
+    z = (rows * h.reshape(h.shape[0], 1, h.shape[1])).sum(axis=2)          # (B, K+1)
+    if b is not None:
+        z = z + b[samples]
+    if log_expected is not None:
+        z = z - log_expected[samples]
+    if objective == "softmax":
+        return F.cross_entropy(where(valid, z, MASKED_LOGIT), np.zeros(len(samples), dtype=np.int64))
+    labels = np.zeros(samples.shape)
+    labels[:, 0] = 1.0
+    losses = F.binary_cross_entropy_with_logits(z, labels, reduction="none") * valid
+    return losses.sum(axis=1).mean()
+
+
+class Word2Vec(Module, WordVectorsMixin):
+    """CBOW / skip-gram word vectors trained with a sampled softmax; see the module docstring.
+
+    ``Word2Vec(**hyper_parameters).fit(corpus)``; then ``.vectors (V+1, d)``, ``.vocab``,
+    ``.most_similar(word, topn)``, ``.save(path, format)``, ``.log_proba(words)``.
+    """
+
+    def __init__(self, **hyper_parameters: Any):
+        super().__init__()
+        self.config = Word2VecConfig(**hyper_parameters)
+        self.vocab: Vocab | None = None
+        self.history: list[dict[str, float]] = []
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    def build(self, vocab: Vocab) -> Word2Vec:
+        """Allocate E (and W, b unless shared) for ``vocab``: U(−init_scale, init_scale), b = 0 (§1.2)."""
+        c = self.config
+        self.vocab = vocab
+        rng = np.random.default_rng(c.seed)
+        rows = len(vocab)
+        self.embedding = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
+        if not c.shared:
+            self.output = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
+            self.bias = Parameter(np.zeros(rows, np.float32))
+        q = sampling_distribution(vocab.counts, c.resolved["sampler"], c.exclude_padding)
+        self._cumulative = np.cumsum(q)
+        self._cumulative[-1] = 1.0
+        with np.errstate(divide="ignore"):
+            self._log_expected = np.log(c.negative * q)
+        self._keep = (subsample_keep_probs(vocab.counts, c.sample) if c.subsample != "off"
+                      else np.ones(rows))
+        return self
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The input embedding E ``(V+1, d)``, row 0 the padding/unknown row."""
+        return self.embedding.data
+
+    def _tables(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        if self.config.shared:
+            return self.embedding.data, None, None
+        return self.embedding.data, self.output.data, self.bias.data
+
+    # --- training -------------------------------------------------------------------------------
+
+    def fit(self, corpus: str | os.PathLike | None = None, *, start_epoch: int = 0,
+            on_epoch_end: Any = None) -> Word2Vec:
+        """Train on ``corpus`` (a file path, a shipped corpus name, or None for the default corpus).
+
+        The vocabulary is counted first (one pass) unless ``build`` was called; then ``epochs``
+        passes stream the file in chunks. ``on_epoch_end(model, epoch)`` is called after each
+        epoch (checkpoints); ``start_epoch`` resumes after a checkpoint.
+        """
+        path = _corpus_path(corpus)
+        if self.vocab is None:
+            self.build(Vocab.from_corpus(path, self.config.min_count))
+        c = self.config
+        total_words = float(self.vocab.counts.sum()) * c.epochs
+        progress = Progress(total=int(total_words), unit="words", label="words")
+        done = float(self.vocab.counts.sum()) * start_epoch
+        for epoch in range(start_epoch, c.epochs):
+            loss_sum, examples = 0.0, 0
+            chunks = iter_token_chunks(path, self.vocab, c.chunk_tokens, drop_unknown=True)
+            for index, chunk in enumerate(chunks):
+                chunk_index = epoch * 1_000_003 + index
+                if c.optimizer == "sgd":
+                    loss, count, words = kernel.train_chunk(
+                        chunk.ids, chunk.offsets, *self._tables(), c.kernel_config(), self._keep,
+                        self._cumulative, self._log_expected, alpha=(c.alpha, c.min_alpha), progress=done,
+                        total_words=total_words, seed=c.seed, chunk_index=chunk_index, threads=c.threads)
+                else:
+                    loss, count, words = self._adam_chunk(chunk, chunk_index)
+                check_finite(loss, epoch)
+                loss_sum, examples, done = loss_sum + loss, examples + count, done + words
+                progress.update(int(done), items=words, epoch=epoch + 1, loss=loss_sum / max(examples, 1))
+            if examples == 0:
+                raise ValueError(f"corpus {path} gave no training example (lines too short for a context?)")
+            self.history.append({"epoch": epoch + 1, "loss": loss_sum / examples, "examples": examples})
+            if on_epoch_end is not None:
+                on_epoch_end(self, epoch + 1)
+        progress.close()
+        return self
+
+    def _adam_chunk(self, chunk, chunk_index: int) -> tuple[float, int, int]:
+        """Dense Adam (TF1/Keras semantics, §1.4) on the autograd loss, batch by batch."""
+        c = self.config
+        if not hasattr(self, "_adam"):
+            self._adam = Adam(list(self.parameters()), lr=c.lr)
+        contexts, samples, _, _ = kernel.trace_chunk(chunk.ids, chunk.offsets, len(self.vocab), c.kernel_config(),
+                                                     self._keep, self._cumulative, seed=c.seed,
+                                                     chunk_index=chunk_index)
+        loss_sum = 0.0
+        for start in range(0, len(samples), c.batch_size):
+            batch = slice(start, start + c.batch_size)
+            loss = self.batch_loss(contexts[batch], samples[batch])
+            self._adam.zero_grad()
+            loss.backward()
+            self._adam.step()
+            loss_sum += float(loss.data) * len(samples[batch])
+        return loss_sum, len(samples), int(chunk.offsets[-1])
+
+    def batch_loss(self, contexts: np.ndarray, samples: np.ndarray) -> Tensor:
+        """``random_softmax_loss`` of examples ``contexts (B, C)`` / ``samples (B, K+1)`` with this model's options."""
+        c = self.config
+        valid, scale = example_masks(contexts, samples, c)
+        log_expected = self._log_expected if c.resolved["log_q"] else None
+        W, b = (None, None) if c.shared else (self.output, self.bias)
+        return random_softmax_loss(self.embedding, W, b, contexts, scale, samples, valid, log_expected,
+                                   c.resolved["objective"])
+
+    # --- inference ------------------------------------------------------------------------------
+
+    def log_proba(self, words: list[str]) -> np.ndarray:
+        """log p(w | words) over the vocabulary ``(V+1,)`` (§1.5).
+
+        CBOW: the full softmax of h = Σ_i E[c_i] (× 1/n with ``cbow_mean``) against W (+ b).
+        Skip-gram: naive Bayes, Σ_i log p(w | c_i) − (n − 1) log P(w), with P(w) = count / total.
+        Unknown words are ignored; ``ValueError`` when none is known.
+        """
+        ids = [self.vocab.index(w) for w in words if w in self.vocab]
+        if not ids:
+            raise ValueError(f"words holds no word of the vocabulary: {words!r}")
+        E, W, b = self._tables()
+        W = E if W is None else W
+        b = 0.0 if b is None else b
+
+        def log_softmax(h: np.ndarray) -> np.ndarray:
+            z = W.astype(np.float64) @ h + b
+            return z - np.logaddexp.reduce(z, axis=0)
+
+        if not self.config.sg:
+            h = E[ids].astype(np.float64).sum(axis=0)
+            return log_softmax(h / len(ids) if self.config.cbow_mean else h)
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.vocab.counts / self.vocab.counts.sum())
+        return sum(log_softmax(E[i].astype(np.float64)) for i in ids) - (len(ids) - 1) * log_prior
+
+
+def example_masks(contexts: np.ndarray, samples: np.ndarray, config: Word2VecConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``valid (B, K+1)`` (accidental hits out when removed) and the input scale ``(B,)`` of examples."""
+    valid = np.ones(samples.shape, dtype=bool)
+    if config.resolved["remove_accidental_hits"]:
+        valid[:, 1:] = samples[:, 1:] != samples[:, :1]
+    n = (contexts >= 0).sum(axis=1)
+    scale = 1.0 / n if config.cbow_mean and not config.sg else np.ones(len(contexts))
+    return valid, scale
+
+
+def _corpus_path(corpus: str | os.PathLike | None) -> str | os.PathLike:
+    """A shipped corpus name (or None, the default) → its path; any other value is a file path."""
+    if corpus is None or (isinstance(corpus, str) and not os.path.exists(corpus) and "/" not in corpus):
+        return load_corpus(corpus)
+    return corpus
+

@@ -1,0 +1,264 @@
+"""Sampled-softmax word2vec kernels: autograd loss == NumPy reference == Numba kernel (float64)."""
+import numpy as np
+import pytest
+
+from scratch import gradcheck, tensor
+from scratch.kernels import sampled_softmax as k
+from scratch.models.word2vec import random_softmax_loss
+
+V1, D, K = 9, 5, 4  # rows (V + 1 with the padding row), dimension, samples
+
+
+def batch(rng, B=6, C=4, remove_hits=True):
+    """Examples that exercise aliasing: empty slots, padding id 0, repeated ids, the target among
+    the contexts and among the samples."""
+    contexts = rng.integers(0, V1, size=(B, C))
+    contexts[0, 2:] = -1
+    contexts[1, :] = 3
+    samples = rng.integers(0, V1, size=(B, K + 1))
+    samples[2, 1] = samples[2, 0]
+    samples[3, :] = 3
+    contexts[3, 0] = 3
+    valid = np.ones(samples.shape, bool)
+    if remove_hits:
+        valid[:, 1:] = samples[:, 1:] != samples[:, :1]
+    scale = np.where(np.arange(B) % 2 == 0, 1.0, 1.0 / np.maximum((contexts >= 0).sum(1), 1))
+    return contexts, scale, samples, valid
+
+
+def tables(rng, shared):
+    E = rng.normal(scale=0.7, size=(V1, D))
+    if shared:
+        return E, None, None
+    return E, rng.normal(scale=0.7, size=(V1, D)), rng.normal(scale=0.3, size=V1)
+
+
+CASES = [(shared, loss, log_q) for shared in (True, False) for loss in ("softmax", "nce") for log_q in (False, True)]
+
+
+@pytest.mark.parametrize("shared, loss, log_q", CASES)
+def test_autograd_loss_passes_gradcheck(rng, shared, loss, log_q):
+    contexts, scale, samples, valid = batch(rng)
+    E, W, b = tables(rng, shared)
+    log_expected = rng.normal(size=V1) if log_q else None
+    inputs = [tensor(x, requires_grad=True) for x in (E, W, b) if x is not None]
+
+    def fn(*params):
+        E_, W_, b_ = (params[0], None, None) if shared else params
+        return random_softmax_loss(E_, W_, b_, contexts, scale, samples, valid, log_expected, loss)
+
+    assert gradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("shared, loss, log_q", CASES)
+def test_reference_equals_autograd(rng, shared, loss, log_q):
+    contexts, scale, samples, valid = batch(rng)
+    E, W, b = tables(rng, shared)
+    log_expected = rng.normal(size=V1) if log_q else None
+    params = [tensor(x, requires_grad=True) for x in (E, W, b) if x is not None]
+    E_, W_, b_ = (params[0], None, None) if shared else params
+    value = random_softmax_loss(E_, W_, b_, contexts, scale, samples, valid, log_expected, loss)
+    value.backward()
+    ref_loss, dE, dW, db = k.example_loss_and_grads(E, W, b, contexts, scale, samples, valid, log_expected, loss)
+    np.testing.assert_allclose(float(value.data), ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(E_.grad, dE, rtol=1e-10, atol=1e-12)
+    if not shared:
+        np.testing.assert_allclose(W_.grad, dW, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b_.grad, db, rtol=1e-10, atol=1e-12)
+
+
+def test_softmax_deltas_stay_accurate_when_the_target_dominates():
+    z = np.array([[60.0, 0.0, -1.0, 0.5]])
+    losses, delta = k.slot_deltas_reference(z, np.ones_like(z, bool))
+    p = np.exp(z[0, 1:] - 60.0)
+    np.testing.assert_allclose(delta[0, 1:], p, rtol=1e-12)
+    np.testing.assert_allclose(delta[0, 0], -p.sum(), rtol=1e-12)  # p_0 − 1 would round to 0
+    assert losses[0] == pytest.approx(np.log1p(p.sum()), rel=1e-12)
+
+
+def test_random_softmax_equals_sampled_softmax_with_uniform_log_q(rng):
+    # A uniform proposal subtracts the same log(K q) from every logit, which softmax ignores (§1.2).
+    contexts, scale, samples, valid = batch(rng)
+    E, W, b = tables(rng, shared=False)
+    plain = k.example_loss_and_grads(E, W, b, contexts, scale, samples, valid)
+    corrected = k.example_loss_and_grads(E, W, b, contexts, scale, samples, valid, np.full(V1, np.log(K / V1)))
+    for x, y in zip(plain, corrected):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shared, loss, log_q", CASES)
+def test_kernel_sgd_step_equals_reference(rng, shared, loss, log_q):
+    contexts, scale, samples, valid = batch(rng)
+    E, W, b = tables(rng, shared)
+    log_expected = rng.normal(size=V1) if log_q else np.zeros(V1)
+    alpha = rng.uniform(0.05, 0.5, size=len(contexts))
+    ref = [x.copy() for x in (E, W, b) if x is not None]
+    ref_loss = k.sgd_step_reference(*(ref if not shared else (ref[0], None, None)), contexts, scale, samples, valid,
+                                    alpha, log_expected if log_q else None, loss)
+    E_k = E.copy()
+    W_k = E_k if shared else W.copy()
+    b_k = np.empty(0) if shared else b.copy()
+    kernel_loss = k.sgd_step_kernel(E_k, W_k, b_k, contexts, scale, samples, valid, alpha, log_expected, log_q,
+                                    k.LOSSES[loss])
+    assert kernel_loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(E_k, ref[0], rtol=1e-12, atol=1e-14)
+    if not shared:
+        np.testing.assert_allclose(W_k, ref[1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b_k, ref[2], rtol=1e-12, atol=1e-14)
+
+
+# --- the corpus walker ----------------------------------------------------------------------------
+
+def corpus(rng, lines=(7, 1, 13, 2, 30)):
+    ids = rng.integers(1, V1, size=sum(lines)).astype(np.int32)
+    return ids, np.concatenate([[0], np.cumsum(lines)]).astype(np.int64)
+
+
+def config(sg=0, window=3, right_trim=0, shrink=0, pad=1, cbow_mean=0, subsampling=0, negative=K, sampler=0,
+           exclude_padding=0, share=1, remove_hits=0, log_q=0, loss=0):
+    return np.array([sg, window, right_trim, shrink, pad, cbow_mean, subsampling, negative, sampler,
+                     exclude_padding, share, remove_hits, log_q, loss], np.int64)
+
+
+def uniform_cumulative():
+    return np.linspace(0.0, 1.0, V1)
+
+
+WALKS = [
+    dict(),
+    dict(sg=1, shrink=1),
+    dict(cbow_mean=1, pad=0, right_trim=1),
+    dict(subsampling=1, sampler=1, remove_hits=1),
+    dict(subsampling=2, sampler=2, log_q=1, loss=1, share=5),
+]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("options", WALKS)
+def test_kernel_training_equals_reference_replay_of_its_examples(rng, shared, options):
+    ids, offsets = corpus(rng)
+    cfg = config(**options)
+    keep = rng.uniform(0.3, 1.0, size=V1)
+    cumulative = np.cumsum(rng.dirichlet(np.ones(V1)))
+    cumulative[-1] = 1.0
+    log_expected = rng.normal(size=V1)
+    E, W, b = tables(rng, shared)
+    trained = [x.copy() for x in (E, W, b) if x is not None]
+    W_k, b_k = (None, None) if shared else (trained[1], trained[2])
+    contexts, samples, alphas, loss = k.trace_chunk(ids, offsets, V1, cfg, keep, cumulative, seed=3, chunk_index=1,
+                                                    alpha=(0.2, 0.01), total_words=2 * offsets[-1], E=trained[0],
+                                                    W=W_k, b=b_k, log_expected=log_expected)
+    assert len(contexts) > 10
+    assert 0.01 < alphas.min() <= alphas.max() <= 0.2
+    valid = np.ones(samples.shape, bool)
+    if options.get("remove_hits"):
+        valid[:, 1:] = samples[:, 1:] != samples[:, :1]
+    n = (contexts >= 0).sum(axis=1)
+    scale = 1.0 / n if options.get("cbow_mean") else np.ones(len(n))
+    replay = [x.copy() for x in (E, W, b) if x is not None]
+    ref_loss = k.sgd_step_reference(*(replay if not shared else (replay[0], None, None)), contexts, scale, samples,
+                                    valid, alphas, log_expected if options.get("log_q") else None,
+                                    "nce" if options.get("loss") else "softmax")
+    assert loss == pytest.approx(ref_loss, rel=1e-10)
+    for x, y in zip(trained, replay):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+def trace(ids, offsets, keep=None, seed=0, **options):
+    keep = np.ones(V1) if keep is None else keep
+    return k.trace_chunk(ids, offsets, V1, config(**options), keep, uniform_cumulative(), seed=seed, chunk_index=0)
+
+
+def test_cbow_windows_padding_and_right_off_by_one():
+    ids, offsets = np.arange(1, 6, dtype=np.int32), np.array([0, 5], np.int64)
+    contexts, samples, _, _ = trace(ids, offsets, window=2)
+    np.testing.assert_array_equal(samples[:, 0], ids)
+    np.testing.assert_array_equal(contexts[0], [0, 0, 2, 3])
+    np.testing.assert_array_equal(contexts[2], [1, 2, 4, 5])
+    contexts, _, _, _ = trace(ids, offsets, window=2, right_trim=1)
+    np.testing.assert_array_equal(contexts[2], [1, 2, 4, -1])      # t[i+1 : i+window]: one right word
+    contexts, _, _, _ = trace(ids, offsets, window=2, pad=0)
+    np.testing.assert_array_equal(contexts[0], [2, 3, -1, -1])
+
+
+def test_skipgram_pairs_every_context_word_with_the_centre():
+    ids, offsets = np.array([1, 2, 3, 4, 5, 6], np.int32), np.array([0, 3, 6], np.int64)
+    contexts, samples, _, _ = trace(ids, offsets, window=1, sg=1)
+    pairs = {(int(c[0]), int(s[0])) for c, s in zip(contexts, samples)}
+    assert pairs == {(2, 1), (1, 2), (3, 2), (2, 3), (5, 4), (4, 5), (6, 5), (5, 6)}  # no pair crosses a line
+    assert (contexts[:, 1:] == -1).all()
+
+
+def test_subsampling_centre_only_versus_both(rng):
+    ids, offsets = corpus(rng, lines=(40, 40, 40))
+    keep = np.ones(V1)
+    keep[3] = 0.0
+    _, samples_off, _, _ = trace(ids, offsets, keep)
+    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=1)
+    assert (samples[:, 0] != 3).all() and (contexts == 3).any() and (samples_off[:, 0] == 3).any()
+    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=2)
+    assert (samples[:, 0] != 3).all() and not (contexts == 3).any()
+
+
+@pytest.mark.parametrize("sampler, cumulative_of", [
+    (0, None), (1, [0.0, 0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.01, 0.01]), (2, None)])
+def test_samplers_follow_their_distribution(sampler, cumulative_of):
+    ids, offsets = np.ones(4000, np.int32), np.array([0, 4000], np.int64)
+    q = {0: np.full(V1, 1 / V1),
+         1: np.array(cumulative_of or [0.0] * V1),
+         2: np.concatenate([[0.0], np.log((np.arange(V1 - 1) + 2) / (np.arange(V1 - 1) + 1)) / np.log(V1)])}[sampler]
+    cumulative = np.cumsum(q)
+    _, samples, _, _ = k.trace_chunk(ids, offsets, V1, config(sampler=sampler, negative=16), np.ones(V1),
+                                     cumulative, seed=5, chunk_index=0)
+    draws = samples[:, 1:].ravel()
+    frequency = np.bincount(draws, minlength=V1) / draws.size
+    np.testing.assert_allclose(frequency, q, atol=4 * np.sqrt(0.25 / draws.size))
+
+
+def test_uniform_sampler_can_exclude_the_padding_id():
+    ids, offsets = np.ones(500, np.int32), np.array([0, 500], np.int64)
+    _, samples, _, _ = trace(ids, offsets, exclude_padding=1)
+    _, with_padding, _, _ = trace(ids, offsets)
+    assert samples[:, 1:].min() == 1 and with_padding[:, 1:].min() == 0
+
+
+def test_shared_negatives_are_reused_for_share_examples(rng):
+    ids, offsets = corpus(rng)
+    _, samples, _, _ = trace(ids, offsets, share=4)
+    for start in range(0, len(samples) - 4, 4):
+        assert (samples[start:start + 4, 1:] == samples[start, 1:]).all()
+    assert not (samples[0, 1:] == samples[4, 1:]).all()
+
+
+def test_a_seed_reproduces_the_examples_and_another_changes_them(rng):
+    ids, offsets = corpus(rng)
+    first, again, other = (trace(ids, offsets, seed=s, shrink=1, sg=1)[1] for s in (1, 1, 2))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_lcg_is_word2vec_c_generator():
+    state = np.uint64(1)
+    for _ in range(3):
+        state = k.lcg_next(state)
+    expected = 1
+    for _ in range(3):
+        expected = (expected * 25214903917 + 11) % 2 ** 64
+    assert int(state) == expected
+
+
+def test_split_lines_balances_words():
+    offsets = np.array([0, 10, 20, 30, 40, 100], np.int64)
+    np.testing.assert_array_equal(k.split_lines(offsets, 2), [0, 4, 5])
+    np.testing.assert_array_equal(k.split_lines(offsets[:2], 4), [0, 1])
+
+
+def test_hogwild_training_runs_on_two_threads(rng):
+    ids, offsets = corpus(rng, lines=(50,) * 20)
+    E = rng.normal(scale=0.1, size=(V1, D)).astype(np.float32)
+    results = [k.train_chunk(ids, offsets, E, None, None, config(), np.ones(V1), uniform_cumulative(), np.zeros(V1),
+                             alpha=(0.05, 0.05), progress=0, total_words=1e9, seed=0, chunk_index=0, threads=2)
+               for _ in range(3)]
+    assert all(words == offsets[-1] for _, _, words in results)
+    assert np.isfinite(E).all()
+    assert results[-1][0] / results[-1][1] < results[0][0] / results[0][1]
