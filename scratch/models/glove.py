@@ -78,6 +78,8 @@ class _GloVeBase(WordVectorsMixin):
                                 dtype=np.dtype(self.dtype).type)
         if self.params is None:
             self.params = init
+        elif self.params.W.shape[0] != len(vocab):
+            raise ValueError(f"restored parameters have {self.params.W.shape[0]} rows, the vocabulary {len(vocab)}")
         rows, cols, values = ordered_records(cooccurrence, np.stack([self.targets(cooccurrence),
                                                                      self.weights(cooccurrence)], axis=1), rng)
         target, weight = np.ascontiguousarray(values[:, 0]), np.ascontiguousarray(values[:, 1])

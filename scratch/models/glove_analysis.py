@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from ..datasets.cooccurrence import Cooccurrence
-from ..evaluate import unit_rows
+from ..evaluate import analogy_accuracy, unit_rows, word_pair_similarity
 
 Neighbours = list[tuple[str, float]]
 
@@ -131,6 +131,42 @@ def pmi_fit_r2(vectors: np.ndarray, cooccurrence: Cooccurrence, weight: np.ndarr
     residual = sum(weight @ (np.einsum("nd,nd->n", W[a], C[b]) - m) ** 2 for a, b in ((i, j), (j, i)))
     mean = np.average(m, weights=weight)
     return 1.0 - float(residual) / float(2 * weight @ (m - mean) ** 2)
+
+
+def evaluation_summary(vectors: np.ndarray, words: Sequence[str], counts: np.ndarray, smallest: int = 30
+                       ) -> dict[str, object]:
+    """The figures of the quality table: analogy accuracy on unit (gensim) and raw (Su) vectors,
+    WordSim-353 and SimLex-999 Spearman, Spearman(||v||, log count) and the smallest-norm words."""
+    rho, small = norm_frequency(vectors, words, counts, smallest)
+    rows, names = np.asarray(vectors)[1:], list(words)[1:]
+    return {
+        "analogy": analogy_accuracy(rows, names, normalize=True),
+        "analogy_raw": analogy_accuracy(rows, names, normalize=False),
+        "wordsim353": word_pair_similarity(rows, names, "wordsim353"),
+        "simlex999": word_pair_similarity(rows, names, "simlex999"),
+        "norm_log_count_spearman": rho,
+        "smallest_norms": small,
+    }
+
+
+def plot_norm_frequency(vectors: np.ndarray, counts: np.ndarray, path: str, title: str = "") -> bool:
+    """Scatter ||v_w|| against log count into the PNG ``path``; False when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64)[1:], axis=1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(np.log(np.asarray(counts)[1:]), norms, s=2, alpha=0.3)
+    ax.set_xlabel("log count")
+    ax.set_ylabel("||v||")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
 
 
 def _checked(vectors: np.ndarray, words: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:

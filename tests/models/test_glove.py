@@ -1,5 +1,8 @@
 """GloVe and SimplerGloVe models and the simpler-GloVe analysis: the planted-PMI recovery test,
 training smoke tests, seeds, resuming, output variants, file formats, analysis identities, bad input."""
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
@@ -205,3 +208,26 @@ def test_untrained_model_and_empty_corpus_raise(tmp_path):
     empty.write_text("\n", encoding="utf-8")
     with pytest.raises(ValueError, match="empty"):
         SimplerGloVe().fit(empty)
+
+
+def _script(name):
+    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_resume_and_analyze_scripts_on_the_lee_corpus(tmp_path, capsys):
+    train = _script("train_glove")
+    common = ["--corpus", "lee", "--dim", "8", "--threads", "1", "--out", str(tmp_path)]
+    assert train.main([*common, "--epochs", "1"]) == 0
+    assert train.main([*common, "--epochs", "2", "--resume"]) == 0
+    summary = capsys.readouterr().out
+    assert "2 iterations" in summary and "Spearman(||v||, log count)" in summary
+    loaded = WordVectors.load(tmp_path / "vectors.w2v.txt", format="word2vec")
+    assert loaded.vectors.shape[1] == 8
+    with pytest.raises(SystemExit, match="not --model glove"):
+        train.main([*common, "--epochs", "3", "--resume", "--model", "glove"])
+    assert _script("analyze_glove").main(["--vectors", str(tmp_path), "--probe", "fire", "--topn", "3"]) == 0
+    assert "related (<v, v_w>)" in capsys.readouterr().out
