@@ -54,10 +54,30 @@ def squash(s: Any, eps: float = 0.5, axis: int = -1) -> Tensor:
     return Squash.apply(s, eps=float(eps), axis=int(axis))
 
 
+class CapsuleLength(Function):
+    """p = ‖v‖ over the last axis; ∂L/∂v = ḡ·v/p, and 0 at v = 0 (the subgradient of a norm at its kink).
+
+    A squashed capsule is zero only when its s is, e.g. when every ReLU feature below it is off.
+    """
+
+    @staticmethod
+    def forward(ctx, v):
+        p = np.sqrt(np.sum(v * v, axis=-1))
+        ctx.save_for_backward(v, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, grad):
+        v, p = ctx.saved_tensors
+        return v * (grad / np.where(p > 0, p, 1.0))[..., None]
+
+
 def capsule_lengths(v: Any) -> Tensor:
-    """Scores p_j = ‖v_j‖: v (..., K, D) → (..., K); ∂p/∂v = v/p (squashed capsules are never zero)."""
+    """Scores p_j = ‖v_j‖: capsules v (..., K, D) → (..., K)."""
     v = as_tensor(v)
-    return (v * v).sum(axis=-1).sqrt()
+    if v.ndim < 1:
+        raise ValueError("v must have at least one axis (the capsule dimension)")
+    return CapsuleLength.apply(v)
 
 
 def margin_loss(lengths: Any, targets: Any, m_pos: float = 0.9, m_neg: float = 0.1, lam: float = 0.25,

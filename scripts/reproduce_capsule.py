@@ -1,0 +1,142 @@
+"""Su's two-digit experiment (spec capsule.md §6, §8): train on single digits, recognise both of two stacked ones.
+
+Each (model, seed) run trains on the shipped MNIST-5k split (4,000 train / 1,000 test, split seed
+``--data-seed``), then scores the single-digit test set and the two-digit test set (each test image
+stacked above a permuted partner, 56×28, same-label pairs dropped, ``--permutations`` fixed
+permutations). A run stores its metrics (``runs/<model>_seed<s>.json``) and weights (``.npz``) under
+``--out`` and is skipped when they exist, so runs can be split over processes (e.g. one per seed)
+and the table is printed from whatever runs are complete.
+
+    python scripts/reproduce_capsule.py                       # CNN, su2, su1, sabour × seeds 0 1
+    python scripts/reproduce_capsule.py --models cnn su2 --seeds 0 1 2 --widths 64 64 128 128
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scratch import checkpoint
+from scratch.datasets.mnist import load_mnist
+from scratch.models.capsule_nets import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, train,
+                                         two_digit_metrics, two_digit_pairs)
+from scratch.optim import Adam
+
+METRICS = ("single", "top2", "top2_confident")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", default=["cnn", "su2", "su1", "sabour"],
+                   choices=[m for m in MODEL_NAMES if m != "capsnet"], help="models to train (routing modes or cnn)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="model seeds (init and batch order)")
+    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"], help="image set (fashion needs fetch_data --optional)")
+    p.add_argument("--n-train", type=int, default=4000)
+    p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the train/test split")
+    p.add_argument("--permutations", type=int, default=3, help="permutations building the two-digit test set")
+    p.add_argument("--pair-seed", type=int, default=0, help="seed of those permutations")
+    p.add_argument("--widths", nargs=4, type=int, default=list(SMALL_WIDTHS), help="conv widths (Su: 64 64 128 128)")
+    p.add_argument("--iterations", type=int, default=3, help="routing iterations r")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--out", default="runs/capsule_two_digit", help="directory for run files, table and figure")
+    return p.parse_args(argv)
+
+
+def run_one(args, name: str, seed: int, data, pairs, run_dir: Path) -> dict:
+    """Train model ``name`` with ``seed`` and return its metrics; cached in run_dir."""
+    result_path, weights_path = run_dir / f"{name}_seed{seed}.json", run_dir / f"{name}_seed{seed}.npz"
+    if result_path.exists() and weights_path.exists():
+        return json.loads(result_path.read_text())
+    x_train, y_train, x_test, y_test = data
+    rng = np.random.default_rng(seed)
+    model = build_model(name, tuple(args.widths), iterations=args.iterations, rng=rng)
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    print(f"training {name}, seed {seed}", file=sys.stderr)
+    start = time.perf_counter()
+    history = train(model, optimizer, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, rng=rng)
+    seconds = time.perf_counter() - start
+    single = float(np.mean(predict_scores(model, x_test).argmax(axis=1) == y_test))
+    result = {"model": name, "seed": seed, "single": single, **two_digit_metrics(predict_scores(model, pairs[0]), pairs[1]),
+              "final_loss": history[-1], "train_seconds": seconds}
+    checkpoint.save(weights_path, model, None, model_name=name, seed=seed)
+    result_path.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def summary_table(results: list[dict], models: list[str]) -> str:
+    lines = ["| model | runs | single-digit acc | two-digit top-2 | top-2, 2nd score > 0.5 |", "|---|---|---|---|---|"]
+    for name in models:
+        rows = [r for r in results if r["model"] == name]
+        if not rows:
+            continue
+        cells = []
+        for key in METRICS:
+            values = 100 * np.array([r[key] for r in rows])
+            cells.append(f"{values.mean():.1f} ± {values.std():.1f} ({', '.join(f'{v:.1f}' for v in values)})")
+        lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
+    """A few two-digit images with the top-2 classes and scores of the CNN and the su2 capsule net."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    images, labels = pairs[0][:8], pairs[1][:8]
+    scores = {}
+    for name in ("cnn", "su2"):
+        path = out / "runs" / f"{name}_seed{seed}.npz"
+        if not path.exists():
+            continue
+        model = build_model(name, tuple(args.widths), iterations=args.iterations)
+        checkpoint.load(path, model)
+        scores[name] = predict_scores(model, images)
+    fig, axes = plt.subplots(1, len(images), figsize=(2 * len(images), 4.2))
+    for i, ax in enumerate(axes):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_axis_off()
+        text = [f"true {labels[i][0]},{labels[i][1]}"]
+        for name, s in scores.items():
+            top = np.argsort(s[i])[::-1][:2]
+            text.append(f"{name}: {top[0]} {s[i][top[0]]:.2f}, {top[1]} {s[i][top[1]]:.2f}")
+        ax.set_title("\n".join(text), fontsize=7)
+    fig.tight_layout()
+    path = out / "two_digit_examples.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    out = Path(args.out)
+    run_dir = out / "runs"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = load_mnist(args.dataset, n_train=args.n_train, n_test=args.n_test, seed=args.data_seed)
+    pairs = two_digit_pairs(data[2], data[3], args.permutations, args.pair_seed)
+    print(f"{len(data[0])} training images, {len(data[2])} test images, {len(pairs[0])} two-digit test images",
+          file=sys.stderr)
+    results = [run_one(args, name, seed, data, pairs, run_dir) for seed in args.seeds for name in args.models]
+    table = summary_table(results, args.models)
+    (out / "results.md").write_text(table + "\n")
+    print(f"{args.dataset}: {len(data[0])} train / {len(data[2])} test images, {len(pairs[0])} two-digit pairs, "
+          f"widths {'-'.join(map(str, args.widths))}, {args.epochs} epochs, seeds {args.seeds} "
+          "(mean ± population std over seeds, then each seed), in %:")
+    print(table)
+    figure = save_figure(args, pairs, out, args.seeds[0])
+    if figure is not None:
+        print(f"figure: {figure}")
+
+
+if __name__ == "__main__":
+    main()

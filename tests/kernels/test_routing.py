@@ -1,0 +1,241 @@
+"""Dynamic routing: Numba kernel == NumPy reference (forward, tape, gradients), gradchecks of every
+mode at 1, 3 and 5 iterations, squash/normalise near zero length, identities, torch, bad input."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+from scratch import gradcheck, tensor
+from scratch.autograd import functional as F
+from scratch.models.capsule import squash
+from scratch.kernels.routing import (
+    MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
+    route_forward_numba, route_forward_reference, squash_backward, squash_forward,
+)
+
+SHAPE = (3, 4, 7, 6)  # B, K, N, D as in the spec's gradient check
+GRAD_SHAPE = (2, 3, 5, 4)  # checked entry by entry, so kept small
+ITERATIONS = (1, 3, 5)
+
+
+def predictions(rng, shape=SHAPE, dtype=np.float64):
+    return rng.normal(size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("iterations", ITERATIONS)
+@pytest.mark.parametrize("stop_gradient", [False, True])
+def test_numba_kernel_equals_reference(rng, mode, iterations, stop_gradient):
+    u_hat = predictions(rng)
+    v_ref, tape_ref = route_forward_reference(u_hat, iterations, mode, 0.5)
+    v, *tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.5)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
+    for ours, theirs in zip(tape, tape_ref):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+    grad_v = rng.normal(size=v.shape)
+    g_ref = route_backward_reference(grad_v, u_hat, tape_ref, mode, 0.5, stop_gradient)
+    g = route_backward_numba(grad_v, u_hat, *tape, MODES[mode], 0.5, stop_gradient)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_numba_kernel_float32_matches_float64_reference(rng, mode):
+    u_hat = predictions(rng, (4, 10, 64, 16))
+    v_ref, tape = route_forward_reference(u_hat, 3, mode, 0.5)
+    v, *tape32 = route_forward_numba(u_hat.astype(np.float32), 3, MODES[mode], 0.5)
+    assert v.dtype == np.float32
+    np.testing.assert_allclose(v, v_ref, rtol=1e-5, atol=1e-6)
+    grad_v = rng.normal(size=v.shape)
+    g_ref = route_backward_reference(grad_v, u_hat, tape, mode, 0.5)
+    g = route_backward_numba(grad_v.astype(np.float32), u_hat.astype(np.float32), *tape32, MODES[mode], 0.5, False)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("implementation", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("iterations", ITERATIONS)
+def test_route_gradcheck(rng, implementation, mode, iterations):
+    u_hat = tensor(predictions(rng, GRAD_SHAPE), requires_grad=True)
+    eps = 1.0 if mode == "sabour" else 0.5
+    assert gradcheck(lambda u: route(u, iterations, mode=mode, eps=eps, implementation=implementation), [u_hat])
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_route_gradcheck_with_long_predictions(rng, mode):
+    """Large ‖Û‖ push the softmax towards one-hot and the squash towards saturation."""
+    u_hat = tensor(3.0 * predictions(rng, GRAD_SHAPE), requires_grad=True)
+    assert gradcheck(lambda u: route(u, 3, mode=mode), [u_hat])
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_stop_gradient_holds_the_last_coefficients_constant(rng, mode):
+    """With Û detached in the inner iterations, v = squash(Σ_i c^{R−1}_ij Û_ji) with c^{R−1} a constant."""
+    u_hat = predictions(rng)
+    _, (c_tape, _, _) = route_forward_reference(u_hat, 3, mode, 0.5)
+    grad_v = rng.normal(size=SHAPE[:2] + SHAPE[3:])
+    ours = tensor(u_hat, requires_grad=True)
+    route(ours, 3, mode=mode, stop_gradient=True).backward(grad_v)
+    direct = tensor(u_hat, requires_grad=True)
+    s = (direct * c_tape[-1][..., None]).sum(axis=2)
+    squash(s, 0.5).backward(grad_v)
+    np.testing.assert_allclose(ours.grad, direct.grad, rtol=1e-12, atol=1e-13)
+
+
+def test_coefficients_are_a_softmax_over_the_outputs(rng):
+    _, (c_tape, _, _) = route_forward_reference(predictions(rng), 3, "su2", 0.5)
+    np.testing.assert_allclose(c_tape.sum(axis=2), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(c_tape[0], 1.0 / SHAPE[1])
+
+
+def test_one_iteration_squashes_the_uniform_average(rng):
+    """t = 0 has c = 1/K, so v = squash(Σ_i Û_ji / K) in every mode."""
+    u_hat = predictions(rng)
+    expected = squash_forward(u_hat.sum(axis=2) / SHAPE[1], 0.5)
+    for mode in MODES:
+        np.testing.assert_allclose(route(u_hat, 1, mode=mode).data, expected, rtol=1e-12)
+
+
+def test_sabour_and_su1_agree_up_to_two_iterations_and_differ_after(rng):
+    """b¹ = a⁰ whether logits are accumulated or replaced; from b² on they differ."""
+    u_hat = predictions(rng)
+    for iterations in (1, 2):
+        np.testing.assert_allclose(route(u_hat, iterations, mode="sabour").data,
+                                   route(u_hat, iterations, mode="su1").data, rtol=1e-12)
+    assert not np.allclose(route(u_hat, 3, mode="sabour").data, route(u_hat, 3, mode="su1").data)
+
+
+def test_output_length_is_below_one_and_dtype_is_kept(rng):
+    for dtype in (np.float32, np.float64):
+        v = route(predictions(rng, dtype=dtype), 3).data
+        assert v.dtype == dtype
+        assert np.all(np.linalg.norm(v, axis=-1) < 1)
+
+
+@pytest.mark.parametrize("scale", [0.0, 1e-9, 1e-4, 1.0])
+@pytest.mark.parametrize("eps", [0.5, 1.0])
+def test_squash_backward_near_zero_length(rng, scale, eps):
+    s = scale * rng.normal(size=(5, 6))
+    grad = rng.normal(size=s.shape)
+    v = squash_forward(s, eps)
+    length = np.linalg.norm(s, axis=-1)
+    n = length**2 + 1e-7
+    np.testing.assert_allclose(np.linalg.norm(v, axis=-1), length * np.sqrt(n) / (eps + n), rtol=1e-12, atol=1e-300)
+    analytic = squash_backward(s, grad, eps)
+    assert np.all(np.isfinite(analytic))
+    np.testing.assert_allclose(analytic, _numeric_vjp(lambda x: squash_forward(x, eps), s, grad), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e-3, 1.0])
+def test_normalise_backward_near_zero_length(rng, scale):
+    s = scale * rng.normal(size=(5, 6))
+    grad = rng.normal(size=s.shape)
+    np.testing.assert_allclose(np.linalg.norm(normalise_forward(s), axis=-1), 1.0, rtol=1e-12)
+    numeric = _numeric_vjp(normalise_forward, s, grad, step=1e-6 * scale)
+    np.testing.assert_allclose(normalise_backward(s, grad), numeric, rtol=1e-5, atol=1e-6 / scale)
+
+
+def test_normalise_below_the_clamp_is_a_fixed_scaling(rng):
+    """For ‖s‖² ≤ 1e-12, r is the constant 1e-6: o = s·1e6 and ∂L/∂s = ḡ·1e6, finite at s = 0."""
+    s = np.zeros((2, 3))
+    grad = rng.normal(size=s.shape)
+    np.testing.assert_array_equal(normalise_forward(s), 0.0)
+    np.testing.assert_allclose(normalise_backward(s, grad), grad * 1e6)
+    tiny = 1e-8 * rng.normal(size=(2, 3))
+    np.testing.assert_allclose(normalise_backward(tiny, grad), _numeric_vjp(normalise_forward, tiny, grad, 1e-12),
+                               rtol=1e-6)
+
+
+def _numeric_vjp(fn, x, grad, step=1e-6):
+    """Σ grad ⊙ ∂fn/∂x_i by central differences, entry by entry."""
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = step
+        out[i] = np.sum(grad * (fn(x + e) - fn(x - e))) / (2 * step)
+    return out
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(u_hat=np.zeros((2, 3, 4))), "u_hat"),
+    (dict(u_hat=np.zeros((2, 0, 4, 3))), "u_hat"),
+    (dict(u_hat=np.zeros((2, 3, 4, 5), dtype=np.int64)), "u_hat"),
+    (dict(mode="hinton"), "mode"),
+    (dict(iterations=0), "iterations"),
+    (dict(iterations=2.5), "iterations"),
+    (dict(eps=0.0), "eps"),
+    (dict(eps=float("nan")), "eps"),
+    (dict(implementation="cuda"), "implementation"),
+])
+def test_bad_input_names_the_argument(bad, match):
+    kwargs = {"u_hat": np.zeros((2, 3, 4, 5)), "iterations": 3, "mode": "su2", "eps": 0.5, "implementation": "numba"}
+    kwargs.update(bad)
+    u_hat = kwargs.pop("u_hat")
+    with pytest.raises(ValueError, match=match):
+        route(u_hat, **kwargs)
+
+
+def test_kernels_run_without_jit():
+    """NUMBA_DISABLE_JIT=1 runs the same kernels as Python, with the same results."""
+    code = (
+        "import numpy as np\n"
+        "from scratch.kernels.routing import *\n"
+        "u = np.random.default_rng(0).normal(size=(2, 3, 4, 5))\n"
+        "v, *tape = route_forward_numba(u, 3, 2, 0.5)\n"
+        "v_ref, tape_ref = route_forward_reference(u, 3, 'su2', 0.5)\n"
+        "g = route_backward_numba(v, u, *tape, 2, 0.5, False)\n"
+        "assert np.allclose(v, v_ref) and np.allclose(g, route_backward_reference(v, u, tape_ref, 'su2', 0.5))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": root}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=root)
+
+
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+class TestAgainstTorch:
+    """The routing written directly in torch (autograd through every iteration) gives the same v and ∂L/∂Û."""
+
+    @staticmethod
+    def torch_route(u_hat, iterations, mode, eps):
+        def squash(s):
+            n = (s * s).sum(-1, keepdim=True) + 1e-7
+            return s * n.sqrt() / (eps + n)
+
+        b = torch.zeros(u_hat.shape[:3], dtype=u_hat.dtype)
+        for t in range(iterations):
+            c = torch.softmax(b, dim=1)
+            s = torch.einsum("bkn,bknd->bkd", c, u_hat)
+            if t == iterations - 1:
+                return squash(s)
+            o = torch.nn.functional.normalize(s, dim=-1, eps=1e-6) if mode == "su2" else squash(s)
+            a = torch.einsum("bknd,bkd->bkn", u_hat, o)
+            b = b + a if mode == "sabour" else a
+
+    @pytest.mark.parametrize("mode", sorted(MODES))
+    @pytest.mark.parametrize("iterations", ITERATIONS)
+    def test_values_and_gradients(self, rng, mode, iterations):
+        u_hat = predictions(rng)
+        grad_v = rng.normal(size=SHAPE[:2] + SHAPE[3:])
+        ours = tensor(u_hat, requires_grad=True)
+        v = route(ours, iterations, mode=mode)
+        v.backward(grad_v)
+        theirs = torch.tensor(u_hat, requires_grad=True)
+        v_torch = self.torch_route(theirs, iterations, mode, 0.5)
+        v_torch.backward(torch.from_numpy(grad_v))
+        np.testing.assert_allclose(v.data, v_torch.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_softmax_axis_matches_functional_softmax(rng):
+    """c^t = softmax over the outputs (axis 1 of (B, K, N)), the pitfall of spec §10.1."""
+    u_hat = predictions(rng)
+    _, (c_tape, _, o_tape) = route_forward_reference(u_hat, 2, "su2", 0.5)
+    b1 = np.einsum("bknd,bkd->bkn", u_hat, o_tape[0])
+    np.testing.assert_allclose(c_tape[1], F.softmax(b1, axis=1).data, rtol=1e-12)

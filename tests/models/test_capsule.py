@@ -1,0 +1,257 @@
+"""Capsule models: squash, lengths and margin loss (values, gradchecks), the capsule layer and PrimaryCaps,
+gradchecks of every model's loss with respect to every parameter, shapes on 28×28 and 56×28, the
+parameter counts of spec §4, the two-digit data and metrics, a training smoke run, bad input."""
+import numpy as np
+import pytest
+
+from scratch import gradcheck, tensor
+from scratch.models.capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss, squash
+from scratch.models.capsule_nets import (
+    SMALL_WIDTHS, SU_WIDTHS, CNNBaseline, SabourCapsNet, SuCapsuleNet, build_model, predict_scores, train,
+    two_digit_metrics, two_digit_pairs,
+)
+from scratch.optim import Adam
+
+TINY_WIDTHS = (2, 2, 3, 3)
+
+
+def parameter_count(model):
+    return sum(p.data.size for p in model.parameters())
+
+
+@pytest.mark.parametrize("eps", [0.5, 1.0])
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_squash_gradcheck_and_length(rng, eps, axis):
+    s = tensor(rng.normal(size=(3, 4, 5)), requires_grad=True)
+    assert gradcheck(lambda x: squash(x, eps, axis), [s])
+    length = np.linalg.norm(s.data, axis=axis)
+    n = length**2 + 1e-7
+    np.testing.assert_allclose(np.linalg.norm(squash(s, eps, axis).data, axis=axis), length * np.sqrt(n) / (eps + n),
+                               rtol=1e-12)
+
+
+def test_squash_near_zero_length(rng):
+    s = tensor(1e-5 * rng.normal(size=(4, 3)), requires_grad=True)
+    assert gradcheck(lambda x: squash(x, 0.5), [s], eps=1e-9)
+    zero = tensor(np.zeros((2, 3)), requires_grad=True)
+    squash(zero, 0.5).sum().backward()
+    assert np.all(np.isfinite(zero.grad))
+
+
+def test_su_squash_boosts_short_vectors_and_sabour_does_not():
+    """‖v‖ ≈ ‖s‖²/(ε + ‖s‖²): for ‖s‖ = 0.5 Su's ε = 0.5 gives 1/3, Sabour's ε = 1 gives 1/5."""
+    s = np.array([[0.3, 0.4]])
+    assert np.linalg.norm(squash(s, 0.5).data) == pytest.approx(0.25 / 0.75, rel=1e-6)
+    assert np.linalg.norm(squash(s, 1.0).data) == pytest.approx(0.25 / 1.25, rel=1e-6)
+
+
+def test_capsule_lengths_gradcheck(rng):
+    v = tensor(rng.normal(size=(3, 4, 5)), requires_grad=True)
+    np.testing.assert_allclose(capsule_lengths(v).data, np.linalg.norm(v.data, axis=-1))
+    assert gradcheck(capsule_lengths, [v])
+
+
+def test_margin_loss_values():
+    p = np.array([[0.95, 0.5, 0.05], [0.2, 0.3, 0.8]])
+    y = np.array([0, 2])
+    t = np.eye(3)[y]
+    terms = t * np.maximum(0, 0.9 - p) ** 2 + 0.25 * (1 - t) * np.maximum(0, p - 0.1) ** 2
+    np.testing.assert_allclose(margin_loss(p, y, reduction="none").data, terms)
+    assert margin_loss(p, y).item() == pytest.approx(terms.mean())
+    assert margin_loss(p, y, lam=0.5, reduction="sum").item() == pytest.approx(
+        (t * np.maximum(0, 0.9 - p) ** 2 + 0.5 * (1 - t) * np.maximum(0, p - 0.1) ** 2).sum())
+    assert margin_loss(p, t).item() == pytest.approx(terms.mean())
+
+
+def test_margin_loss_accepts_several_present_classes():
+    p = np.array([[0.95, 0.92, 0.05]])
+    assert margin_loss(p, np.array([[1, 1, 0]])).item() == pytest.approx(0.0)
+    assert margin_loss(p, np.array([0])).item() > 0
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_margin_loss_gradcheck(rng, reduction):
+    p = tensor(rng.uniform(0.02, 0.98, size=(4, 5)), requires_grad=True)
+    y = rng.integers(0, 5, size=4)
+    assert gradcheck(lambda x: margin_loss(x, y, lam=0.5, reduction=reduction), [p])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(lengths=np.zeros(3)), "lengths"),
+    (dict(targets=np.array([0, 5])), "targets"),
+    (dict(targets=np.array([0.0, 1.0])), "targets"),
+    (dict(targets=np.array([[0, 2, 0, 0, 0]] * 2)), "targets"),
+    (dict(reduction="batchmean"), "reduction"),
+    (dict(m_pos=0.1, m_neg=0.9), "m_neg"),
+    (dict(lam=-1.0), "lam"),
+])
+def test_margin_loss_bad_input(bad, match):
+    kwargs = {"lengths": np.full((2, 5), 0.5), "targets": np.array([0, 1])}
+    kwargs.update(bad)
+    with pytest.raises(ValueError, match=match):
+        margin_loss(**kwargs)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("mode", ["sabour", "su1", "su2"])
+def test_capsule_layer_gradcheck(rng, shared, mode):
+    layer = CapsuleLayer(5, 4, 6, shared=shared, num_inputs=7, mode=mode, rng=rng, dtype=np.float64)
+    u = tensor(rng.normal(size=(3, 7, 5)), requires_grad=True)
+    assert gradcheck(lambda x, w: layer(x), [u, layer.weight])
+
+
+def test_capsule_layer_stop_gradient_gradcheck_of_the_last_iteration(rng):
+    """stop_gradient only changes the backward: the forward equals full flow."""
+    full = CapsuleLayer(5, 4, 6, rng=np.random.default_rng(1), dtype=np.float64)
+    stopped = CapsuleLayer(5, 4, 6, stop_gradient=True, rng=np.random.default_rng(1), dtype=np.float64)
+    u = rng.normal(size=(3, 7, 5))
+    np.testing.assert_array_equal(full(u).data, stopped(u).data)
+    stopped(u).sum().backward()
+    full(u).sum().backward()
+    assert not np.allclose(stopped.weight.grad, full.weight.grad)
+
+
+def test_shared_predictions_are_w_j_u_i_and_accept_any_number_of_inputs(rng):
+    layer = CapsuleLayer(5, 4, 6, rng=rng, dtype=np.float64)
+    for n in (7, 13):
+        u = rng.normal(size=(2, n, 5))
+        expected = np.einsum("kDd,bnd->bknD", layer.weight.data, u)
+        np.testing.assert_allclose(layer.predictions(tensor(u)).data, expected, rtol=1e-12)
+        assert layer(u).shape == (2, 4, 6)
+
+
+def test_full_predictions_are_w_ji_u_i(rng):
+    layer = CapsuleLayer(5, 4, 6, shared=False, num_inputs=7, rng=rng, dtype=np.float64)
+    u = rng.normal(size=(2, 7, 5))
+    expected = np.einsum("nkDd,bnd->bknD", layer.weight.data, u)
+    np.testing.assert_allclose(layer.predictions(tensor(u)).data, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="num_inputs"):
+        layer(rng.normal(size=(2, 8, 5)))
+
+
+def test_capsule_layer_glorot_bound_and_bad_input(rng):
+    layer = CapsuleLayer(128, 10, 16, rng=rng)
+    assert np.abs(layer.weight.data).max() <= np.sqrt(6 / (128 + 160))
+    with pytest.raises(ValueError, match="in_dim"):
+        layer(np.zeros((2, 3, 127), np.float32))
+    with pytest.raises(ValueError, match="mode"):
+        CapsuleLayer(4, mode="em")
+    with pytest.raises(ValueError, match="num_inputs"):
+        CapsuleLayer(4, shared=False)
+    with pytest.raises(ValueError, match="eps"):
+        CapsuleLayer(4, eps=0)
+
+
+def test_primary_caps_shape_and_gradcheck(rng):
+    layer = PrimaryCaps(2, capsule_channels=3, capsule_dim=4, kernel_size=3, stride=2, rng=rng, dtype=np.float64)
+    x = tensor(rng.normal(size=(2, 2, 7, 7)), requires_grad=True)
+    u = layer(x)
+    assert u.shape == (2, 3 * 3 * 3, 4)
+    assert np.all(np.linalg.norm(u.data, axis=-1) < 1)
+    assert gradcheck(lambda x, w, b: layer(x), [x, layer.conv.weight, layer.conv.bias])
+
+
+def _model_loss_gradcheck(model, x, y):
+    """Biases start at zero, which puts a ReLU exactly on its kink wherever the layer below is all zero
+    (there finite differences are meaningless); random biases keep every unit off it."""
+    params = list(model.parameters())
+    biases = np.random.default_rng(5)
+    for name, p in model.named_parameters():
+        if name.endswith("bias"):
+            p.data = biases.uniform(0.05, 0.2, size=p.shape)
+    assert gradcheck(lambda *ps: model.loss(x, y), params, max_elementwise=64, directions=4)
+
+
+@pytest.mark.parametrize("mode", ["sabour", "su1", "su2"])
+def test_su_capsule_net_loss_gradcheck(rng, mode):
+    model = SuCapsuleNet(TINY_WIDTHS, 3, 4, capsule={"mode": mode}, rng=rng, dtype=np.float64)
+    _model_loss_gradcheck(model, rng.uniform(size=(2, 14, 14)), np.array([0, 2]))
+
+
+def test_cnn_baseline_loss_gradcheck(rng):
+    model = CNNBaseline(TINY_WIDTHS, 3, 5, rng=rng, dtype=np.float64)
+    _model_loss_gradcheck(model, rng.uniform(size=(2, 14, 14)), np.array([1, 2]))
+
+
+def test_sabour_capsnet_loss_with_reconstruction_gradcheck(rng):
+    model = SabourCapsNet(3, conv_channels=2, primary_channels=2, primary_dim=3, capsule_dim=4, image_size=(20, 20),
+                          decoder=(5, 6), recon_weight=0.01, rng=rng, dtype=np.float64)
+    x = rng.uniform(size=(2, 20, 20))
+    assert model(x).shape == (2, 3)
+    _model_loss_gradcheck(model, x, np.array([0, 1]))
+
+
+def test_parameter_counts_of_spec_section_4():
+    assert parameter_count(CNNBaseline(SU_WIDTHS)) == 276_810
+    assert parameter_count(SuCapsuleNet(SU_WIDTHS)) == 279_488
+    assert parameter_count(CNNBaseline(SMALL_WIDTHS)) == 21_882
+    assert parameter_count(SuCapsuleNet(SMALL_WIDTHS)) == 21_488
+
+
+@pytest.mark.parametrize("name", ["cnn", "su2"])
+def test_same_weights_run_on_one_and_two_digit_images(rng, name):
+    model = build_model(name, rng=rng)
+    assert model(rng.uniform(size=(2, 28, 28)).astype(np.float32)).shape == (2, 10)
+    assert model(rng.uniform(size=(2, 56, 28)).astype(np.float32)).shape == (2, 10)
+
+
+def test_capsule_count_is_64_on_28x28_and_176_on_56x28(rng):
+    model = SuCapsuleNet(SMALL_WIDTHS, rng=rng)
+    assert model.features(rng.uniform(size=(1, 1, 28, 28)).astype(np.float32)).shape[2:] == (8, 8)
+    assert model.features(rng.uniform(size=(1, 1, 56, 28)).astype(np.float32)).shape[2:] == (22, 8)
+
+
+def test_two_digit_pairs(rng):
+    x = rng.uniform(size=(40, 4, 3))
+    y = np.arange(40) % 10
+    images, pairs = two_digit_pairs(x, y, permutations=3, seed=0)
+    assert images.shape[1:] == (8, 3) and len(images) == len(pairs)
+    assert np.all(pairs[:, 0] < pairs[:, 1])
+    tops = [np.flatnonzero(np.all(x == top, axis=(1, 2)))[0] for top in images[:, :4]]
+    bottoms = [np.flatnonzero(np.all(x == bottom, axis=(1, 2)))[0] for bottom in images[:, 4:]]
+    np.testing.assert_array_equal(np.sort(np.stack([y[tops], y[bottoms]], 1), 1), pairs)
+    again, _ = two_digit_pairs(x, y, permutations=3, seed=0)
+    np.testing.assert_array_equal(images, again)
+    with pytest.raises(ValueError, match="x and y"):
+        two_digit_pairs(x, y[:-1])
+
+
+def test_two_digit_metrics():
+    scores = np.array([[0.9, 0.8, 0.1], [0.9, 0.3, 0.2], [0.1, 0.7, 0.6], [0.9, 0.1, 0.8]])
+    pairs = np.array([[0, 1], [0, 1], [0, 1], [0, 1]])
+    assert two_digit_metrics(scores, pairs) == {"top2": 0.5, "top2_confident": 0.25}
+
+
+def test_training_reduces_the_loss_and_a_seed_reproduces_it(rng):
+    x = rng.uniform(size=(64, 14, 14)).astype(np.float32)
+    y = np.arange(64) % 3
+    x[np.arange(64), y * 4, :] += 2.0
+
+    def run():
+        model = SuCapsuleNet(TINY_WIDTHS, 3, 4, rng=np.random.default_rng(3))
+        history = train(model, Adam(model.parameters(), lr=1e-2), x, y, epochs=4, batch_size=16,
+                        rng=np.random.default_rng(4))
+        return history, predict_scores(model, x)
+
+    history, scores = run()
+    assert history[-1] < 0.8 * history[0]
+    again, scores_again = run()
+    assert history == again
+    np.testing.assert_array_equal(scores, scores_again)
+
+
+def test_build_model_names_and_bad_input():
+    assert build_model("sabour").capsules.eps == 1.0
+    assert build_model("su1").capsules.mode == "su1"
+    with pytest.raises(ValueError, match="model name"):
+        build_model("resnet")
+    with pytest.raises(ValueError, match="widths"):
+        SuCapsuleNet((16, 32))
+    with pytest.raises(ValueError, match="x must be"):
+        build_model("cnn")(np.zeros((2, 3, 28, 28), np.float32))
+
+
+def test_capsule_length_of_a_zero_capsule_has_zero_gradient():
+    v = tensor(np.zeros((1, 2, 3)), requires_grad=True)
+    capsule_lengths(v).sum().backward()
+    np.testing.assert_array_equal(v.grad, 0.0)
