@@ -1,0 +1,161 @@
+"""Training, evaluation and sampling for any causal language model: ids (B, T) → logits (B, T, V).
+
+Training minimises the mean next-token cross-entropy ℓ = −(1/BT) Σ log p(y_bt | x_b,≤t) on random
+windows of the training stream (``scratch.datasets.lm.random_batches``) with AdamW, a warm-up +
+cosine learning-rate schedule and gradient clipping by global norm. The batches of step s come from
+the generator seeded (seed, s), so a run resumed from a checkpoint sees exactly the batches it
+would have seen without the interruption.
+
+Evaluation reports, over fixed random windows of a held-out stream at one length T: per-token
+accuracy (argmax = next token), loss in nats and bits per token (loss / ln 2; bits per byte for a
+byte-level model), and the loss over the last ``tail`` positions. ``repeated_windows`` builds the
+copy test of spec B.5: a window of text followed by the same text again, scored on the second copy
+only, where a model that copies across the distance T/2 can be nearly perfect.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import checkpoint
+from ..autograd import Tensor, no_grad
+from ..autograd import functional as F
+from ..datasets.lm import random_batches
+from ..optim import AdamW, clip_grad_norm, warmup_cosine
+from ..progress import Progress, check_finite
+
+Forward = Callable[[np.ndarray], Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of ``train_lm``."""
+
+    seq_len: int = 64
+    batch_size: int = 32
+    steps: int = 1000
+    lr: float = 3e-3
+    final_lr: float = 3e-4
+    warmup: int = 100
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "batch_size", "steps", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 <= self.warmup <= self.steps:
+            raise ValueError(f"warmup must be in [0, steps={self.steps}], got {self.warmup!r}")
+        if not 0 < self.final_lr <= self.lr or not math.isfinite(self.lr):
+            raise ValueError(f"need 0 < final_lr ≤ lr, got lr={self.lr!r}, final_lr={self.final_lr!r}")
+        if not self.clip > 0 or self.weight_decay < 0:
+            raise ValueError(f"clip must be > 0 and weight_decay ≥ 0, got {self.clip!r}, {self.weight_decay!r}")
+
+
+def lm_loss(logits: Tensor, targets: np.ndarray) -> Tensor:
+    """Mean next-token cross-entropy: logits (B, T, V), targets (B, T) → scalar (nats)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), np.asarray(targets).reshape(-1))
+
+
+def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: str | os.PathLike | None = None,
+             resume: bool = False, log_every: float = 5.0) -> list[float]:
+    """Train ``model`` (a Module mapping ids to logits) on the stream ``train``; returns the loss per step.
+
+    With ``checkpoint_path`` the model, the optimizer and the step are saved every
+    ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from that file. A
+    non-finite loss raises ``NonFiniteLossError`` and leaves the last good checkpoint in place.
+    """
+    optimizer = AdamW(model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    start = 0
+    if resume:
+        if checkpoint_path is None or not os.path.exists(checkpoint_path):
+            raise FileNotFoundError(f"resume needs an existing checkpoint, got {checkpoint_path!r}")
+        start = int(checkpoint.load(checkpoint_path, model, optimizer)["step"])
+    progress = Progress(total=config.steps, unit="tokens", every=log_every)
+    losses = []
+    model.train()
+    for step in range(start, config.steps):
+        optimizer.lr = warmup_cosine(step, warmup=config.warmup, total=config.steps, peak_lr=config.lr,
+                                     final_lr=config.final_lr)
+        x, y = random_batches(train, config.batch_size, config.seq_len, np.random.default_rng([config.seed, step]))
+        loss = lm_loss(model(x), y)
+        value = check_finite(loss.item(), step + 1)
+        optimizer.zero_grad()
+        loss.backward()
+        clip_grad_norm(optimizer.params, config.clip)
+        optimizer.step()
+        losses.append(value)
+        progress.update(step + 1, items=x.size, loss=value, bits=value / math.log(2), lr=optimizer.lr)
+        if checkpoint_path is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+            checkpoint.save(checkpoint_path, model, optimizer, step=step + 1, seed=config.seed)
+    progress.close()
+    return losses
+
+
+def evaluation_windows(data: np.ndarray, seq_len: int, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` fixed random windows of a held-out stream: x, y (count, seq_len), y = x shifted by one."""
+    return random_batches(data, count, seq_len, np.random.default_rng(seed))
+
+
+def repeated_windows(data: np.ndarray, seq_len: int, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The copy test: z = u ‖ u ‖ u₀ for ``count`` random windows u of length T/2, x = z[:T], y = z[1:];
+    every target from position T/2 on is a copy of the token T/2 back (score them with ``score_from=T/2``)."""
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 4 or seq_len % 2:
+        raise ValueError(f"seq_len must be an even length ≥ 4 for a repeated window, got {seq_len!r}")
+    u, _ = random_batches(data, count, seq_len // 2, np.random.default_rng(seed))
+    z = np.concatenate([u, u, u[:, :1]], axis=1)
+    return z[:, :-1], z[:, 1:]
+
+
+def evaluate_lm(forward: Forward, x: np.ndarray, y: np.ndarray, *, batch_size: int = 8, tail: int = 64,
+                score_from: int = 0) -> dict[str, float]:
+    """Accuracy, loss (nats), bits per token and the loss of the last ``tail`` positions of ``forward``
+    (a model or a closure selecting an inference variant) on x, y (N, T), scoring positions ≥ ``score_from``."""
+    if x.shape != y.shape or x.ndim != 2:
+        raise ValueError(f"x and y must have one shape (N, T), got {x.shape} and {y.shape}")
+    if not 0 <= score_from < x.shape[1]:
+        raise ValueError(f"score_from must be in [0, T={x.shape[1]}), got {score_from!r}")
+    log_probs, correct = [], []
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            logits = forward(x[start:start + batch_size]).data.astype(np.float64)
+            z = logits - logits.max(axis=-1, keepdims=True)
+            lp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+            target = y[start:start + batch_size]
+            log_probs.append(np.take_along_axis(lp, target[..., None], axis=-1)[..., 0])
+            correct.append(logits.argmax(axis=-1) == target)
+    nll, hit = -np.concatenate(log_probs)[:, score_from:], np.concatenate(correct)[:, score_from:]
+    loss = float(nll.mean())
+    return {"accuracy": float(hit.mean()), "loss": loss, "bits": loss / math.log(2),
+            "tail_loss": float(nll[:, -tail:].mean())}
+
+
+def sample(forward: Forward, prompt: np.ndarray, length: int, *, temperature: float = 1.0,
+           context: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Extend the 1-D id array ``prompt`` by ``length`` tokens drawn from softmax(logits / temperature),
+    feeding at most the last ``context`` ids (all when None); temperature 0 takes the argmax."""
+    prompt = np.asarray(prompt, np.int64)
+    if prompt.ndim != 1 or prompt.size == 0:
+        raise ValueError(f"prompt must be a non-empty 1-D id array, got shape {prompt.shape}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be ≥ 0, got {temperature!r}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    ids = list(prompt)
+    with no_grad():
+        for _ in range(length):
+            window = np.asarray(ids[-context:] if context else ids)[None, :]
+            logits = forward(window).data[0, -1].astype(np.float64)
+            if temperature == 0:
+                ids.append(int(logits.argmax()))
+                continue
+            p = np.exp((logits - logits.max()) / temperature)
+            ids.append(int(rng.choice(p.size, p=p / p.sum())))
+    return np.asarray(ids[prompt.size:], np.int64)
