@@ -384,11 +384,13 @@ def relative_bias_matrix(position: Tensor) -> Tensor:
     return skewed[..., W:W + T]
 
 
-def windowed_bias_attention(q: Any, k: Any, v: Any, window_bias: tuple[Any, Any, Any] | None = None) -> Tensor:
+def windowed_bias_attention(q: Any, k: Any, v: Any, window_bias: tuple[Any, Any, Any] | None = None, *,
+                            visible: int | None = None) -> Tensor:
     """Dense causal softmax attention with score (q_t+u)·k_j + [t−j ≤ W](q_t+w)·r_{t−j}, O(T²).
 
     q, k: (B, T, D_k), v: (B, T, D_v), ``window_bias`` as in ``vq_attention`` (any W; W ≥ T−1 is a bias
-    at all distances). Built from engine ops, so its gradients come from autograd.
+    at all distances); ``visible`` limits the keys to distances t−j ≤ visible (a sliding window, None: all).
+    Built from engine ops, so its gradients come from autograd.
     """
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     T = q.shape[1]
@@ -396,8 +398,9 @@ def windowed_bias_attention(q: Any, k: Any, v: Any, window_bias: tuple[Any, Any,
     if window_bias is not None:
         u, w, r = (as_tensor(x) for x in window_bias)
         scores = (q + u) @ k.transpose(0, 2, 1) + relative_bias_matrix(((q + w) @ r.T)[:, :, :T])
-    causal = np.tril(np.ones((T, T), dtype=bool))
-    return softmax(where(causal, scores, MASKED), axis=-1) @ v
+    distance = np.arange(T)[:, None] - np.arange(T)[None, :]
+    allowed = (distance >= 0) & (distance <= (T if visible is None else visible))
+    return softmax(where(allowed, scores, MASKED), axis=-1) @ v
 
 
 def quadratic_vq_attention(q: Any, k_hat: Any, v: Any, codes: Any, codebook: Any, *, block: int,

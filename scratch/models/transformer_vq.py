@@ -1,0 +1,218 @@
+"""Transformer-VQ language model: a pre-norm stack of single-head gated attention units (spec §3.1, §4.1).
+
+One GAU on the residual stream x (B, T, D_m), with s = D_k^{-1/4}:
+
+    x̃ = RMSNorm(x)
+    q = s·RMSn(x̃ W_q),  k = s·RMSn(x̃ W_k)        (D_k; RMSn without gain, §2.3)
+    v = silu(x̃ W_v),    g = silu(x̃ W_g)          (D_v = 2 D_m)
+    r_d = s·W_r φ(d),   φ(d) = [sin(d ω_i), cos(d ω_i)],  ω_i = λ^{−2i/D_m},  λ = 1e5
+    o = attention(q, k, v; u·s, w·s, r)          (score (q+u)·k_j + [t−j ≤ W](q+w)·r_{t−j})
+    x ← x + (o ⊙ g) W_o
+
+``attention`` picks the key path:
+    "vq"     keys quantized (STE, commitment loss, EMA codebook) and the blockwise linear-time kernel;
+    "local"  keys quantized, attention only to distances ≤ W (the cache ablation: VQ without the cache);
+    "window" unquantized keys, dense causal attention with the same bias up to W (isolates quantization);
+    "full"   unquantized keys, bias at all distances (the official quadratic baseline).
+A "layer" of the paper is two GAUs; there is no MLP. Loss = CE + β Σ_GAU l_commit (β = 1e-4); after each
+optimizer step ``update_codebooks`` applies the EMA. ``generate`` decodes VQ models token by token with
+the constant-size state of ``VQDecoder`` (per-token cost independent of the context length).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor, no_grad
+from ..kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
+from ..nn import Embedding, Linear, Module, Parameter, RMSNorm, init
+from ..nn.validation import floating_dtype, generator, positive_int
+from .vq import VectorQuantizer
+
+ATTENTIONS = ("vq", "local", "window", "full")
+WAVELENGTH_BASE = 1e5
+
+
+def sinusoids(distances: np.ndarray, dim: int) -> np.ndarray:
+    """φ(d) = [sin(d ω_i), cos(d ω_i)], ω_i = λ^{−2i/D_m}, i < D_m/2: (n,) → (n, D_m) (§3.1)."""
+    omega = WAVELENGTH_BASE ** (-2 * np.arange(dim // 2) / dim)
+    angles = np.asarray(distances, np.float64)[:, None] * omega
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+
+def _dense(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: np.dtype) -> Linear:
+    """Linear without bias, W ~ N(0, 1/fan_in) as the official code."""
+    layer = Linear(fan_in, fan_out, bias=False, rng=rng, dtype=dtype)
+    init.normal_(layer.weight, 0.0, 1 / math.sqrt(fan_in), rng)
+    return layer
+
+
+class GatedAttentionUnit(Module):
+    """One pre-norm GAU residual branch (module docstring): x (B, T, D_m) → x + branch(x)."""
+
+    def __init__(self, d_model: int, d_k: int, *, attention: str, codebook_size: int, block: int, window: int,
+                 reseed_dead: bool, rng: np.random.Generator, dtype: np.dtype):
+        super().__init__()
+        self.d_model, self.d_k, self.attention = d_model, d_k, attention
+        self.block, self.window = block, window
+        self.scale = d_k ** -0.25
+        self.norm = RMSNorm(d_model, dtype=dtype)
+        self.w_q, self.w_k = _dense(d_model, d_k, rng, dtype), _dense(d_model, d_k, rng, dtype)
+        self.w_v, self.w_g = _dense(d_model, 2 * d_model, rng, dtype), _dense(d_model, 2 * d_model, rng, dtype)
+        self.w_o = _dense(2 * d_model, d_model, rng, dtype)
+        self.w_r = _dense(d_model, d_k, rng, dtype)
+        self.u = Parameter(np.zeros(d_k, dtype))
+        self.w = Parameter(np.zeros(d_k, dtype))
+        self.quantizer = None
+        if attention in ("vq", "local"):
+            self.quantizer = VectorQuantizer(codebook_size, d_k, reseed_dead=reseed_dead, rng=rng, dtype=dtype)
+        self.commit_loss: Tensor | None = None
+        self.last_keys = self.last_codes = None
+
+    def _projections(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        h = self.norm(x)
+        q = F.rms_norm(self.w_q(h), None, 1e-6) * self.scale
+        k = F.rms_norm(self.w_k(h), None, 1e-6) * self.scale
+        return q, k, F.silu(self.w_v(h)), F.silu(self.w_g(h))
+
+    def _bias(self, max_distance: int) -> tuple[Tensor, Tensor, Tensor]:
+        """(u·s, w·s, r): r_d = s·W_r φ(d) for d = 0 … max_distance."""
+        phi = sinusoids(np.arange(max_distance + 1), self.d_model).astype(self.u.dtype)
+        return self.u * self.scale, self.w * self.scale, self.w_r(phi) * self.scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        q, k, v, g = self._projections(x)
+        T = x.shape[1]
+        if self.quantizer is not None:
+            k_hat, codes, self.commit_loss = self.quantizer(k)
+            self.last_keys, self.last_codes = k.data, codes
+        if self.attention == "vq":
+            o = vq_attention(q, k_hat, v, codes, self.quantizer.codebook.astype(q.dtype), block=self.block,
+                             window_bias=self._bias(self.window))
+        elif self.attention == "local":
+            o = windowed_bias_attention(q, k_hat, v, self._bias(self.window), visible=self.window)
+        elif self.attention == "window":
+            o = windowed_bias_attention(q, k, v, self._bias(self.window))
+        else:
+            o = windowed_bias_attention(q, k, v, self._bias(T - 1))
+        return x + self.w_o(o * g)
+
+    def decoder(self, batch: int) -> VQDecoder:
+        """A fresh constant-size decoding state for this unit ("vq" only)."""
+        with no_grad():
+            bias = tuple(t.data for t in self._bias(self.window))
+        return VQDecoder(self.quantizer.codebook.astype(bias[0].dtype), bias, batch, 2 * self.d_model)
+
+    def step(self, x: np.ndarray, state: VQDecoder) -> np.ndarray:
+        """One token per sample through the unit with the decoding state: x (B, D_m) → (B, D_m)."""
+        q, k, v, g = (t.data[:, 0] for t in self._projections(Tensor(x[:, None])))
+        codes = self.quantizer.assign(k)
+        o = state.step(q, state.codebook[codes], v, codes)
+        return x + self.w_o(Tensor(o * g)).data
+
+
+class TransformerVQ(Module):
+    """Byte-level LM: embedding → 2·``layers`` GAUs → RMSNorm → logits (untied output with bias).
+
+    ids: (B, T) int in [0, vocab) → logits (B, T, vocab). ``window`` W defaults to ``block`` (the paper's
+    W = L); ``attention`` ∈ {"vq", "local", "window", "full"} (module docstring).
+    """
+
+    def __init__(self, vocab: int = 256, d_model: int = 128, d_k: int = 32, layers: int = 2, *,
+                 attention: str = "vq", codebook_size: int = 64, block: int = 64, window: int | None = None,
+                 commit_weight: float = 1e-4, reseed_dead: bool = False, rng: np.random.Generator | None = None,
+                 dtype: np.dtype | type = np.float32):
+        super().__init__()
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.vocab, self.d_model = positive_int("vocab", vocab), positive_int("d_model", d_model)
+        if d_model % 2:
+            raise ValueError(f"d_model must be even (sin and cos halves of φ), got {d_model}")
+        self.block = positive_int("block", block)
+        self.window = self.block if window is None else int(window)
+        if not 0 <= self.window <= self.block:
+            raise ValueError(f"window must be in [0, block={self.block}], got {window!r}")
+        if commit_weight < 0:
+            raise ValueError(f"commit_weight must be >= 0, got {commit_weight!r}")
+        self.attention, self.commit_weight = attention, float(commit_weight)
+        rng, dtype = generator("rng", rng), floating_dtype("dtype", dtype)
+        self.embedding = Embedding(vocab, d_model, rng=rng, dtype=dtype)
+        self.units = [GatedAttentionUnit(d_model, positive_int("d_k", d_k), attention=attention,
+                                         codebook_size=positive_int("codebook_size", codebook_size),
+                                         block=self.block, window=self.window, reseed_dead=reseed_dead, rng=rng,
+                                         dtype=dtype)
+                      for _ in range(2 * positive_int("layers", layers))]
+        self.final_norm = RMSNorm(d_model, dtype=dtype)
+        self.head = Linear(d_model, vocab, rng=rng, dtype=dtype)
+        init.normal_(self.head.weight, 0.0, 1 / math.sqrt(d_model), rng)
+        init.zeros_(self.head.bias)
+
+    def forward(self, ids: np.ndarray) -> Tensor:
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() >= self.vocab:
+            raise ValueError(f"ids must be a (B, T) integer array in [0, {self.vocab}), got {ids.dtype} {ids.shape}")
+        x = self.embedding(ids)
+        for unit in self.units:
+            x = unit(x)
+        return self.head(self.final_norm(x))
+
+    def loss(self, ids: np.ndarray, targets: np.ndarray) -> tuple[Tensor, Tensor]:
+        """(CE + β Σ l_commit, CE): the training objective and the mean cross-entropy in nats (§2.4)."""
+        logits = self.forward(ids)
+        ce = F.cross_entropy(logits.reshape(-1, self.vocab), np.asarray(targets).reshape(-1))
+        commits = [u.commit_loss for u in self.units if u.quantizer is not None]
+        return (ce + self.commit_weight * sum(commits[1:], commits[0]) if commits else ce), ce
+
+    def update_codebooks(self) -> None:
+        """The EMA step of every codebook, after the optimizer step."""
+        for unit in self.units:
+            if unit.quantizer is not None:
+                unit.quantizer.update()
+
+    def codebook_health(self) -> dict[str, float]:
+        """Codebook metrics of the last forward, averaged over the GAUs (empty for unquantized models)."""
+        reports = [u.quantizer.health(u.last_keys, u.last_codes) for u in self.units if u.quantizer is not None]
+        return {key: float(np.mean([r[key] for r in reports])) for key in reports[0]} if reports else {}
+
+    def generate(self, prompt: np.ndarray, steps: int, rng: np.random.Generator, temperature: float = 1.0,
+                 context: int = 512) -> np.ndarray:
+        """Sample ``steps`` tokens after ``prompt`` (B, P): (B, P + steps).
+
+        "vq" feeds tokens one at a time through constant-size decoding states; the other variants
+        recompute the forward over the last ``context`` tokens.
+        """
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        tokens = np.asarray(prompt, np.int64)
+        was_training = self.training
+        self.eval()
+        with no_grad():
+            if self.attention == "vq":
+                states = [unit.decoder(len(tokens)) for unit in self.units]
+                logits = None
+                for t in range(tokens.shape[1] + steps):
+                    if t >= tokens.shape[1]:
+                        tokens = np.concatenate([tokens, _sample(logits, temperature, rng)[:, None]], axis=1)
+                    logits = self._step(tokens[:, t], states)
+            else:
+                for _ in range(steps):
+                    logits = self.forward(tokens[:, -context:]).data[:, -1]
+                    tokens = np.concatenate([tokens, _sample(logits, temperature, rng)[:, None]], axis=1)
+        self.train(was_training)
+        return tokens
+
+    def _step(self, ids: np.ndarray, states: list[VQDecoder]) -> np.ndarray:
+        x = self.embedding.weight.data[ids]
+        for unit, state in zip(self.units, states):
+            x = unit.step(x, state)
+        return self.head(self.final_norm(Tensor(x))).data
+
+
+def _sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """One draw per row of softmax(logits / temperature)."""
+    z = logits / temperature
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return np.array([rng.choice(p.shape[1], p=row) for row in p])
