@@ -19,7 +19,7 @@ The gradients (§1.3) are ∂L/∂z_s = δ_s, ∂L/∂h = Σ_s δ_s W[S_s], ∂L
 ∂L/∂b[r] = Σ_{s: S_s = r} δ_s, and ∂L/∂E[c_j] += s · ∂L/∂h once per context slot.
 
 ``example_loss_and_grads`` is the NumPy reference (a batch, mean loss, dense per-row gradients);
-``sgd_step_reference`` applies it one example at a time. The Numba kernel ``train_corpus_chunk``
+``sgd_step_reference`` applies it one example at a time. The Numba kernel (``train_chunk``)
 walks a corpus chunk, builds the examples (window, padding, subsampling), draws the samples with
 word2vec.c's LCG and applies the SGD update of each example in place (Hogwild over parts of the
 chunk). Each update first snapshots h and the rows W[S] and computes every term from them, so a
@@ -37,6 +37,8 @@ from numba import njit, prange
 LOSSES = {"softmax": 0, "nce": 1}
 SAMPLERS = {"uniform": 0, "unigram": 1, "log-uniform": 2}
 SUBSAMPLING = {"off": 0, "centre": 1, "both": 2}
+# Dot products and row updates may be re-associated (so they vectorise) but keep NaN/inf semantics.
+FASTMATH = {"reassoc", "contract"}
 LCG_MULTIPLIER = np.uint64(25214903917)
 LCG_INCREMENT = np.uint64(11)
 
@@ -202,7 +204,7 @@ def _slot_deltas(z, valid, n, loss_kind, delta):
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def example_update(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind, alpha,
                    h, rows, z, delta, dh):
     """One SGD step on one example, in place; returns its loss.
@@ -237,9 +239,10 @@ def example_update(E, W, b, context, n_context, scale, sample, valid, log_expect
         if g == 0.0:
             continue
         r = sample[s]
+        step = alpha * g
         for k in range(d):
             dh[k] += g * rows[s, k]
-            W[r, k] -= alpha * g * h[k]
+            W[r, k] -= step * h[k]
         if b.shape[0] > 0:
             b[r] -= alpha * g
     step = alpha * scale

@@ -292,7 +292,8 @@ class Word2Vec(Module, WordVectorsMixin):
 
         CBOW: the full softmax of h = Σ_i E[c_i] (× 1/n with ``cbow_mean``) against W (+ b).
         Skip-gram: naive Bayes, Σ_i log p(w | c_i) − (n − 1) log P(w), with P(w) = count / total.
-        Unknown words are ignored; ``ValueError`` when none is known.
+        Unknown words are ignored; ``ValueError`` when none is known. For skip-gram, the padding row
+        (count 0) gets −inf.
         """
         ids = [self.vocab.index(w) for w in words if w in self.vocab]
         if not ids:
@@ -308,9 +309,12 @@ class Word2Vec(Module, WordVectorsMixin):
         if not self.config.sg:
             h = E[ids].astype(np.float64).sum(axis=0)
             return log_softmax(h / len(ids) if self.config.cbow_mean else h)
-        with np.errstate(divide="ignore"):
-            log_prior = np.log(self.vocab.counts / self.vocab.counts.sum())
-        return sum(log_softmax(E[i].astype(np.float64)) for i in ids) - (len(ids) - 1) * log_prior
+        counts = self.vocab.counts
+        seen = counts > 0
+        log_prior = np.log(counts / counts.sum(), where=seen, out=np.zeros(len(counts)))
+        log_p = sum(log_softmax(E[i].astype(np.float64)) for i in ids) - (len(ids) - 1) * log_prior
+        log_p[~seen] = -np.inf  # the padding row is not a word: P(w) = 0
+        return log_p
 
 
 def example_masks(contexts: np.ndarray, samples: np.ndarray, config: Word2VecConfig) -> tuple[np.ndarray, np.ndarray]:
