@@ -21,11 +21,12 @@ the constant-size state of ``VQDecoder`` (per-token cost independent of the cont
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor, no_grad
+from ..autograd import Function, Tensor, no_grad
 from ..kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
 from ..nn import Embedding, Linear, Module, Parameter, RMSNorm, init
 from ..nn.validation import floating_dtype, generator, positive_int
@@ -216,3 +217,54 @@ def _sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) ->
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     return np.array([rng.choice(p.shape[1], p=row) for row in p])
+
+
+class AuxiliaryLoss(Function):
+    """y = logits in the forward; backward passes the gradient through and gives 1 to ``extra``.
+
+    Any scalar loss ℓ(y) then back-propagates ℓ(logits) + extra: how the commitment term joins a
+    training loop that only sees the logits.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, extra):
+        ctx.extra_shape = np.shape(extra)
+        return logits
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, np.ones(ctx.extra_shape, grad.dtype)
+
+
+class TrainingView(Module):
+    """``model`` seen by ``scratch.models.lm.train_lm``: ids → logits carrying β Σ l_commit, with the EMA.
+
+    train_lm calls forward, backward and the optimizer step in turn, so the EMA step of a batch is
+    applied at the start of the next training forward (call ``finish`` after the last step). Every
+    ``health_every`` training forwards a codebook-health line goes to stderr.
+    """
+
+    def __init__(self, model: TransformerVQ, health_every: int = 50):
+        super().__init__()
+        self.model = model
+        self.health_every = positive_int("health_every", health_every)
+        self.calls = 0
+
+    def forward(self, ids: np.ndarray) -> Tensor:
+        if not self.model.training:
+            return self.model(ids)
+        self.model.update_codebooks()
+        logits = self.model(ids)
+        self.calls += 1
+        commits = [u.commit_loss for u in self.model.units if u.quantizer is not None]
+        if not commits:
+            return logits
+        if self.calls % self.health_every == 0:
+            health = self.model.codebook_health()
+            print(f"codebook @ step {self.calls} | " + " | ".join(f"{k} {v:.4g}" for k, v in health.items()),
+                  file=sys.stderr, flush=True)
+        return AuxiliaryLoss.apply(logits, self.model.commit_weight * sum(commits[1:], commits[0]))
+
+    def finish(self) -> None:
+        """The EMA step of the last training batch."""
+        self.model.update_codebooks()
