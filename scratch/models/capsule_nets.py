@@ -188,9 +188,11 @@ def train(model: Module, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int
           on_epoch_end: Callable[[int, float], None] | None = None) -> list[float]:
     """Minibatch training of ``model.loss`` for epochs start_epoch+1 … epochs; returns each epoch's mean loss.
 
-    Progress goes to stderr; a NaN or infinite loss raises ``NonFiniteLossError``;
-    ``on_epoch_end(epoch, mean_loss)`` runs after each epoch (evaluation, checkpoints).
+    Each epoch shuffles with ``rng``. Progress goes to stderr; a NaN or infinite loss raises
+    ``NonFiniteLossError``; ``on_epoch_end(epoch, mean_loss)`` runs after each epoch (evaluation, checkpoints).
     """
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must hold the same, non-zero number of examples, got {len(x)} and {len(y)}")
     steps_per_epoch = -(-len(x) // batch_size)
     progress = Progress(total=(epochs - start_epoch) * steps_per_epoch, unit="img")
     history, step = [], 0
