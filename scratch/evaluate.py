@@ -178,3 +178,18 @@ def accuracy(predictions: Any, targets: Any) -> float:
 
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else math.nan
+
+
+def word_vector_scores(vectors: np.ndarray, words: Sequence[str], restrict_vocab: int = 30000,
+                       normalize: bool = True) -> dict[str, float]:
+    """The usual summary: analogy accuracy (overall, semantic, syntactic, coverage), WS353 and SimLex
+    Spearman with their OOV %, as one flat dict of floats."""
+    analogies = analogy_accuracy(vectors, words, restrict_vocab=restrict_vocab, normalize=normalize)
+    scores = {"analogy": analogies["accuracy"], "analogy_semantic": analogies["semantic"],
+              "analogy_syntactic": analogies["syntactic"], "analogy_seen": float(analogies["seen"]),
+              "analogy_coverage": analogies["coverage"]}
+    for name in ("wordsim353", "simlex999"):
+        pairs = word_pair_similarity(vectors, words, name)
+        scores[f"{name}_spearman"] = pairs["spearman"]
+        scores[f"{name}_oov_percent"] = pairs["oov_percent"]
+    return scores

@@ -155,3 +155,11 @@ def test_most_similar_equals_gensim(rng):
         theirs = kv.most_similar(word, topn=7)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
         np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-6)
+
+
+def test_word_vector_scores_gathers_the_summary(rng):
+    vectors, words = planted_analogy_vectors(rng)
+    scores = evaluate.word_vector_scores(vectors, words)
+    analogies = evaluate.analogy_accuracy(vectors, words)
+    assert scores["analogy"] == analogies["accuracy"] and scores["analogy_seen"] == analogies["seen"]
+    assert scores["simlex999_oov_percent"] == evaluate.word_pair_similarity(vectors, words, "simlex999")["oov_percent"]

@@ -33,6 +33,7 @@ The corpus is streamed in chunks of ``chunk_tokens`` tokens, so memory does not 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, where
-from ..datasets.text import Vocab, iter_token_chunks, load_corpus, subsample_keep_probs
+from ..datasets.text import TokenChunk, Vocab, iter_token_chunks, load_corpus, subsample_keep_probs
 from ..kernels import sampled_softmax as kernel
 from ..nn import Module, Parameter
 from ..optim import Adam
@@ -221,24 +222,36 @@ class Word2Vec(Module, WordVectorsMixin):
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, corpus: str | os.PathLike | None = None, *, start_epoch: int = 0,
-            on_epoch_end: Any = None) -> Word2Vec:
+            on_epoch_end: Callable[[Word2Vec, int], None] | None = None) -> Word2Vec:
         """Train on ``corpus`` (a file path, a shipped corpus name, or None for the default corpus).
 
-        The vocabulary is counted first (one pass) unless ``build`` was called; then ``epochs``
-        passes stream the file in chunks. ``on_epoch_end(model, epoch)`` is called after each
-        epoch (checkpoints); ``start_epoch`` resumes after a checkpoint.
+        The vocabulary is counted first (one pass) unless ``build`` was called; then each of the
+        ``epochs`` passes streams the file in chunks of ``chunk_tokens``, so memory does not grow
+        with the corpus. ``on_epoch_end(model, epoch)`` runs after each epoch (checkpoints);
+        ``start_epoch`` resumes after a checkpoint.
         """
-        path = _corpus_path(corpus)
+        path = resolve_corpus(corpus)
         if self.vocab is None:
             self.build(Vocab.from_corpus(path, self.config.min_count))
+
+        def chunks() -> Iterable[TokenChunk]:
+            return iter_token_chunks(path, self.vocab, self.config.chunk_tokens, drop_unknown=True)
+
+        return self.train(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
+
+    def train(self, chunks: Callable[[], Iterable[TokenChunk]], *, start_epoch: int = 0,
+              on_epoch_end: Callable[[Word2Vec, int], None] | None = None, source: str = "corpus") -> Word2Vec:
+        """Train on the ``TokenChunk``s that ``chunks()`` yields afresh for each epoch (ids of ``vocab``)."""
+        if self.vocab is None:
+            raise ValueError("call build(vocab) or fit(corpus) before train(chunks)")
         c = self.config
-        total_words = float(self.vocab.counts.sum()) * c.epochs
+        epoch_words = float(self.vocab.counts.sum())
+        total_words = epoch_words * c.epochs
         progress = Progress(total=int(total_words), unit="words", label="words")
-        done = float(self.vocab.counts.sum()) * start_epoch
+        done = epoch_words * start_epoch
         for epoch in range(start_epoch, c.epochs):
             loss_sum, examples = 0.0, 0
-            chunks = iter_token_chunks(path, self.vocab, c.chunk_tokens, drop_unknown=True)
-            for index, chunk in enumerate(chunks):
+            for index, chunk in enumerate(chunks()):
                 chunk_index = epoch * 1_000_003 + index
                 if c.optimizer == "sgd":
                     loss, count, words = kernel.train_chunk(
@@ -251,7 +264,7 @@ class Word2Vec(Module, WordVectorsMixin):
                 loss_sum, examples, done = loss_sum + loss, examples + count, done + words
                 progress.update(int(done), items=words, epoch=epoch + 1, loss=loss_sum / max(examples, 1))
             if examples == 0:
-                raise ValueError(f"corpus {path} gave no training example (lines too short for a context?)")
+                raise ValueError(f"{source} gave no training example (lines too short for a context?)")
             self.history.append({"epoch": epoch + 1, "loss": loss_sum / examples, "examples": examples})
             if on_epoch_end is not None:
                 on_epoch_end(self, epoch + 1)
@@ -327,7 +340,7 @@ def example_masks(contexts: np.ndarray, samples: np.ndarray, config: Word2VecCon
     return valid, scale
 
 
-def _corpus_path(corpus: str | os.PathLike | None) -> str | os.PathLike:
+def resolve_corpus(corpus: str | os.PathLike | None) -> str | os.PathLike:
     """A shipped corpus name (or None, the default) → its path; any other value is a file path."""
     if corpus is None or (isinstance(corpus, str) and not os.path.exists(corpus) and "/" not in corpus):
         return load_corpus(corpus)

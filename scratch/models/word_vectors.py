@@ -81,6 +81,10 @@ class WordVectors:
         """``scratch.evaluate.analogy_accuracy`` on these vectors (keyword arguments passed on)."""
         return evaluate.analogy_accuracy(self.vectors[1:], self.words[1:], **kwargs)
 
+    def scores(self, **kwargs: Any) -> dict[str, float]:
+        """``scratch.evaluate.word_vector_scores`` on these vectors: analogies, WS353, SimLex."""
+        return evaluate.word_vector_scores(self.vectors[1:], self.words[1:], **kwargs)
+
     def word_pair_similarity(self, pairs: str | os.PathLike = "wordsim353") -> dict[str, float]:
         """``scratch.evaluate.word_pair_similarity`` on these vectors."""
         return evaluate.word_pair_similarity(self.vectors[1:], self.words[1:], pairs)
