@@ -97,7 +97,7 @@ def margin_loss(lengths: Any, targets: Any, m_pos: float = 0.9, m_neg: float = 0
         raise ValueError(f"margins must satisfy 0 <= m_neg < m_pos <= 1, got m_neg={m_neg}, m_pos={m_pos}")
     if not lam >= 0:
         raise ValueError(f"lam must be >= 0, got {lam!r}")
-    t = _target_matrix(targets, p.shape)
+    t = _target_matrix(targets, p.shape).astype(p.dtype)
     loss = t * (m_pos - p).relu() ** 2 + lam * (1.0 - t) * (p - m_neg).relu() ** 2
     if reduction == "mean":
         return loss.mean()
@@ -113,7 +113,7 @@ def _target_matrix(targets: Any, shape: tuple[int, int]) -> np.ndarray:
             raise ValueError(f"targets must be class ids in [0, {classes}), got values in [{t.min()}, {t.max()}]")
         return np.eye(classes)[t]
     if t.shape == shape and np.all((t == 0) | (t == 1)):
-        return t.astype(np.float64)
+        return t
     raise ValueError(f"targets must be integer class ids of shape ({batch},) or a 0/1 matrix of shape {shape}, "
                      f"got {t.dtype} of shape {t.shape}")
 

@@ -255,3 +255,14 @@ def test_capsule_length_of_a_zero_capsule_has_zero_gradient():
     v = tensor(np.zeros((1, 2, 3)), requires_grad=True)
     capsule_lengths(v).sum().backward()
     np.testing.assert_array_equal(v.grad, 0.0)
+
+
+@pytest.mark.parametrize("name", ["cnn", "su2"])
+def test_float32_models_keep_float32_losses_and_gradients(rng, name):
+    """A float64 target matrix would turn every gradient below the loss into float64 (and slow convs)."""
+    model = build_model(name, TINY_WIDTHS, rng=rng)
+    loss = model.loss(rng.uniform(size=(2, 14, 14)).astype(np.float32), np.array([0, 1]))
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+    assert margin_loss(np.full((2, 3), 0.5, np.float32), np.array([[1, 0, 0], [0, 1, 1]])).dtype == np.float32

@@ -1,0 +1,172 @@
+"""Capsule benchmark, side by side in one run: the routing kernel and a whole training step.
+
+1. Routing forward+backward at Su's shapes (B 128, K 10, N 64 and 176, D 16, r 3, float32): the
+   Numba kernel vs its NumPy reference vs the same routing written in torch (eager autograd).
+   FLOPs counted: per iteration 2·B·K·N·D for s and again for the agreements (none in the last),
+   backward as twice the forward.
+2. One training step (forward, margin loss, backward, Adam) of Su's capsule net and of the CNN
+   baseline, ours vs the same model in torch CPU eager, as images/s.
+
+Threads are pinned to ``--threads`` before NumPy, Numba and torch start; the machine's sgemm peak
+(2048², float32) is measured first and every rate is also given as % of it.
+
+    python scripts/bench_capsule.py                        # 1 thread, widths 16-16-32-32 and 64-64-128-128
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--iterations", type=int, default=3, help="routing iterations r")
+    p.add_argument("--mode", default="su2", choices=["sabour", "su1", "su2"])
+    p.add_argument("--inputs", nargs="+", type=int, default=[64, 176], help="input capsule counts N")
+    p.add_argument("--widths", nargs="+", default=["16-16-32-32", "64-64-128-128"], help="conv widths of step 2")
+    p.add_argument("--repeat", type=int, default=5, help="timing rounds (best is kept)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def torch_route(u_hat, iterations, mode, eps):
+    """Routing (kernels.routing) in torch ops, with autograd through every iteration."""
+    import torch
+
+    def squash(s):
+        n = (s * s).sum(-1, keepdim=True) + 1e-7
+        return s * n.sqrt() / (eps + n)
+
+    b = torch.zeros(u_hat.shape[:3], dtype=u_hat.dtype)
+    for t in range(iterations):
+        c = torch.softmax(b, dim=1)
+        s = torch.einsum("bkn,bknd->bkd", c, u_hat)
+        if t == iterations - 1:
+            return squash(s)
+        o = torch.nn.functional.normalize(s, dim=-1, eps=1e-6) if mode == "su2" else squash(s)
+        a = torch.einsum("bknd,bkd->bkn", u_hat, o)
+        b = b + a if mode == "sabour" else a
+
+
+def torch_model(name, widths, iterations, mode):
+    """Su's capsule net ("capsule") or the CNN baseline ("cnn") in torch, same shapes as ours."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            channels = (1,) + widths
+            self.convs = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(channels, channels[1:]))
+            if name == "capsule":
+                self.weight = nn.Parameter(torch.empty(10, 16, widths[-1]).uniform_(-0.1, 0.1))
+            else:
+                self.hidden, self.out = nn.Linear(widths[-1], 128), nn.Linear(128, 10)
+
+        def forward(self, x):
+            h = torch.relu(self.convs[1](torch.relu(self.convs[0](x))))
+            h = torch.nn.functional.avg_pool2d(h, 2)
+            h = torch.relu(self.convs[3](torch.relu(self.convs[2](h))))
+            if name == "cnn":
+                return torch.sigmoid(self.out(torch.relu(self.hidden(h.mean(dim=(2, 3))))))
+            u = h.flatten(2).transpose(1, 2)
+            u_hat = torch.einsum("bnc,kdc->bknd", u, self.weight)
+            return torch_route(u_hat, iterations, mode, 0.5).norm(dim=-1)
+
+    return Net()
+
+
+def torch_margin_loss(p, t):
+    import torch
+
+    return (t * torch.relu(0.9 - p) ** 2 + 0.25 * (1 - t) * torch.relu(p - 0.1) ** 2).mean()
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import numpy as np
+
+    from scratch import tensor
+    from scratch.bench import best_time, machine_summary, sgemm_peak_gflops
+    from scratch.kernels.routing import route
+    from scratch.models.capsule_nets import build_model
+    from scratch.optim import Adam
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
+
+    peak = sgemm_peak_gflops()
+    print(machine_summary() + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(f"threads {args.threads}; sgemm 2048² peak {peak:.1f} GFLOP/s\n")
+    rng = np.random.default_rng(args.seed)
+    b, k, d, r = args.batch_size, 10, 16, args.iterations
+
+    print(f"1. routing forward+backward, mode {args.mode}, r {r}, B {b}, K {k}, D {d}, float32")
+    print("| N | ours (Numba) ms | NumPy reference ms | torch eager ms | reference / ours | torch / ours | ours GFLOP/s (% peak) |")
+    print("|---|---|---|---|---|---|---|")
+    for n in args.inputs:
+        u_np = rng.normal(size=(b, k, n, d)).astype(np.float32)
+        grad = rng.normal(size=(b, k, d)).astype(np.float32)
+
+        def ours(implementation):
+            u = tensor(u_np, requires_grad=True)
+            route(u, r, mode=args.mode, implementation=implementation).backward(grad)
+
+        times = {impl: best_time(lambda impl=impl: ours(impl), repeat=args.repeat) for impl in ("numba", "numpy")}
+        if torch is not None:
+            u_t, g_t = torch.from_numpy(u_np), torch.from_numpy(grad)
+
+            def theirs():
+                u = u_t.clone().requires_grad_(True)
+                torch_route(u, r, args.mode, 0.5).backward(g_t)
+
+            times["torch"] = best_time(theirs, repeat=args.repeat)
+        flops = 3 * 2 * b * k * n * d * (2 * r - 1)
+        torch_cells = (f"{1e3 * times['torch']:.2f}", f"{times['torch'] / times['numba']:.2f}×") if torch else ("-", "-")
+        gflops = flops / times["numba"] / 1e9
+        print(f"| {n} | {1e3 * times['numba']:.2f} | {1e3 * times['numpy']:.2f} | {torch_cells[0]} | "
+              f"{times['numpy'] / times['numba']:.2f}× | {torch_cells[1]} | {gflops:.2f} ({100 * gflops / peak:.1f}%) |")
+
+    print(f"\n2. training step (forward, margin loss, backward, Adam), B {b}, 28×28 images, float32")
+    print("| model | widths | ours img/s | torch eager img/s | ours / torch time |")
+    print("|---|---|---|---|---|")
+    x = rng.uniform(size=(b, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=b)
+    for spec in args.widths:
+        widths = tuple(int(w) for w in spec.split("-"))
+        for name in ("capsule", "cnn"):
+            model = build_model(args.mode if name == "capsule" else "cnn", widths, iterations=r, rng=rng)
+            optimizer = Adam(model.parameters())
+
+            def ours_step():
+                loss = model.loss(x, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+            t_ours = best_time(ours_step, repeat=args.repeat, min_seconds=0.5)
+            cells = ("-", "-")
+            if torch is not None:
+                net = torch_model(name, widths, r, args.mode)
+                opt = torch.optim.Adam(net.parameters())
+                x_t, t_t = torch.from_numpy(x[:, None]), torch.from_numpy(np.eye(10, dtype=np.float32)[y])
+
+                def torch_step():
+                    loss = torch_margin_loss(net(x_t), t_t)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+
+                t_torch = best_time(torch_step, repeat=args.repeat, min_seconds=0.5)
+                cells = (f"{b / t_torch:.0f}", f"{t_ours / t_torch:.2f}×")
+            print(f"| {name} | {spec} | {b / t_ours:.0f} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
