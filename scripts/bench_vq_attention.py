@@ -1,0 +1,144 @@
+"""Benchmark VQ attention against the quadratic reference (and torch SDPA when installed), single thread.
+
+Per-token time of attention forward and forward+backward for T = 1k … 32k (B = 1, D_k = 64, D_v = 128,
+L = S = 128, W = L, float32; the VQ timing includes nothing but the attention: codes are given), the
+speedup over the quadratic reference at 16k (measured up to ``--max-quadratic`` and extrapolated
+linearly in T per token beyond: its per-token cost is O(T)), and the per-token decoding time of the
+constant-state path at contexts 1k and 16k. Efficiency is stated against a 2048² sgemm measured first.
+
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_vq_attention.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+from scratch import Tensor  # noqa: E402
+from scratch.bench import best_time, machine_summary, sgemm_peak_gflops  # noqa: E402
+from scratch.kernels.vq_attention import VQDecoder, quadratic_vq_attention, vq_attention  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lengths", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384, 32768])
+    p.add_argument("--max-quadratic", type=int, default=4096, help="longest T for the quadratic reference")
+    p.add_argument("--d-k", type=int, default=64)
+    p.add_argument("--d-v", type=int, default=128)
+    p.add_argument("--block", type=int, default=128)
+    p.add_argument("--codebook-size", type=int, default=128)
+    p.add_argument("--decode-contexts", type=int, nargs="+", default=[1024, 16384])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="optional file for the table")
+    return p.parse_args(argv)
+
+
+def problem(T, args, rng):
+    codebook = rng.standard_normal((args.codebook_size, args.d_k), dtype=np.float32) / args.d_k ** 0.25
+    codes = rng.integers(0, args.codebook_size, (1, T))
+    q = rng.standard_normal((1, T, args.d_k), dtype=np.float32) / args.d_k ** 0.25
+    v = rng.standard_normal((1, T, args.d_v), dtype=np.float32)
+    bias = tuple(rng.standard_normal(shape, dtype=np.float32) * 0.1
+                 for shape in ((args.d_k,), (args.d_k,), (args.block + 1, args.d_k)))
+    return q, codebook[codes], v, codes, codebook, bias
+
+
+def timings(attention, T, args, rng, **kw):
+    """(forward, forward+backward) seconds per call."""
+    q, k, v, codes, codebook, bias = problem(T, args, rng)
+    grad = rng.standard_normal(v.shape, dtype=np.float32)
+    forward = best_time(lambda: attention(q, k, v, codes, codebook, block=args.block, window_bias=bias, **kw),
+                        repeat=3, min_seconds=0.1)
+    inputs = [Tensor(x, requires_grad=True) for x in (q, k, v)]
+
+    def both():
+        out = attention(*inputs, codes, codebook, block=args.block, window_bias=bias, **kw)
+        out.backward(grad)
+    return forward, best_time(both, repeat=3, min_seconds=0.1)
+
+
+def torch_timings(torch, T, args, rng):
+    q = torch.randn(1, 1, T, args.d_k)
+    k = torch.randn(1, 1, T, args.d_k)
+    v = torch.randn(1, 1, T, args.d_v)
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    with torch.no_grad():
+        forward = best_time(lambda: sdpa(q, k, v, is_causal=True), repeat=3, min_seconds=0.1)
+    qs, ks, vs = (x.clone().requires_grad_() for x in (q, k, v))
+    return forward, best_time(lambda: sdpa(qs, ks, vs, is_causal=True).sum().backward(), repeat=3, min_seconds=0.1)
+
+
+def vq_flops_per_token(args) -> float:
+    """Forward: scores over 2L window + S cache slots and the W+1 bias columns, then mixing 2L + S values."""
+    L, S = args.block, args.codebook_size
+    return 2 * ((2 * L + S) * args.d_k + (L + 1) * args.d_k + (2 * L + S) * args.d_v)
+
+
+def decode_time(context, args, rng) -> float:
+    """Seconds per token of ``VQDecoder.step`` after ``context`` tokens."""
+    q, k, v, codes, codebook, bias = problem(context + 64, args, rng)
+    decoder = VQDecoder(codebook, bias, batch=1, dim_v=args.d_v)
+    for t in range(context):
+        decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t])
+    state = (decoder.keys.copy(), decoder.values.copy(), decoder.codes.copy(), decoder.counts.copy(),
+             decoder.means.copy(), decoder.t)
+
+    def next_64():
+        decoder.keys, decoder.values, decoder.codes, decoder.counts, decoder.means, decoder.t = (
+            *(x.copy() for x in state[:5]), state[5])
+        for t in range(context, context + 64):
+            decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t])
+    return best_time(next_64, repeat=3, min_seconds=0.2) / 64
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    peak = sgemm_peak_gflops()
+    lines = [machine_summary(), f"sgemm 2048² peak, 1 thread: {peak:.1f} GFLOP/s",
+             f"B=1, D_k={args.d_k}, D_v={args.d_v}, L=W={args.block}, S={args.codebook_size}, float32; µs per token",
+             "", "| T | VQ fwd | VQ fwd+bwd | VQ % peak (fwd+bwd) | quadratic fwd | quadratic fwd+bwd "
+             "| torch SDPA fwd | torch SDPA fwd+bwd | quadratic / VQ (fwd+bwd) |", "|---" * 9 + "|"]
+    vq_attention(*problem(256, args, rng)[:5], block=args.block)  # compile outside the timings
+    measured_quadratic = {}
+    per_token = {}
+    for T in args.lengths:
+        vq_f, vq_fb = timings(vq_attention, T, args, rng)
+        per_token[T] = vq_fb / T
+        percent = 100 * 3 * vq_flops_per_token(args) / (vq_fb / T) / 1e9 / peak
+        if T <= args.max_quadratic:
+            measured_quadratic[T] = timings(quadratic_vq_attention, T, args, rng)
+            quad = tuple(x / T for x in measured_quadratic[T])
+            quad_text = [f"{1e6 * x:.1f}" for x in quad]
+        else:
+            longest = max(measured_quadratic)
+            quad = tuple(x / longest * (T / longest) for x in measured_quadratic[longest])
+            quad_text = [f"~{1e6 * x:.0f} (extrapolated)" for x in quad]
+        peer = [f"{1e6 * x / T:.1f}" for x in torch_timings(torch, T, args, rng)] if torch else ["–", "–"]
+        lines.append(f"| {T} | {1e6 * vq_f / T:.2f} | {1e6 * vq_fb / T:.2f} | {percent:.1f}% | {quad_text[0]} | "
+                     f"{quad_text[1]} | {peer[0]} | {peer[1]} | {quad[1] / (vq_fb / T):.1f}× |")
+        print(lines[-1], flush=True)
+    if min(args.lengths) <= 1024 <= max(args.lengths):
+        lines.append(f"\nVQ fwd+bwd per token, T={max(args.lengths)} / T={min(args.lengths)}: "
+                     f"{per_token[max(args.lengths)] / per_token[min(args.lengths)]:.2f}")
+    decode = {c: decode_time(c, args, rng) for c in args.decode_contexts}
+    lines.append("decoding (VQDecoder.step, B=1), µs per token: " +
+                 ", ".join(f"context {c}: {1e6 * t:.1f}" for c, t in decode.items()) +
+                 f"; ratio {decode[max(decode)] / decode[min(decode)]:.2f}")
+    print("\n".join(lines))
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
