@@ -8,8 +8,10 @@ from .flatten import Flatten
 from .linear import Linear
 from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
 from .normalization import LayerNorm, RMSNorm
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "init", "GELU", "ReLU", "Sigmoid", "SiLU", "Tanh", "Conv2d", "Dropout", "Embedding", "Flatten",
     "Linear", "IncompatibleKeys", "Module", "ModuleList", "Parameter", "Sequential", "LayerNorm", "RMSNorm",
+    "AvgPool2d", "MaxPool2d",
 ]

@@ -9,7 +9,7 @@ from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
 from . import init
 from .module import Module, Parameter
-from .validation import floating_dtype, generator, positive_int
+from .validation import floating_dtype, generator, int_pair, positive_int
 
 
 class Conv2d(Module):
@@ -27,9 +27,9 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels = positive_int("in_channels", in_channels)
         self.out_channels = positive_int("out_channels", out_channels)
-        self.kernel_size = _pair("kernel_size", kernel_size, minimum=1)
-        self.stride = _pair("stride", stride, minimum=1)
-        self.padding = _pair("padding", padding, minimum=0)
+        self.kernel_size = int_pair("kernel_size", kernel_size, minimum=1)
+        self.stride = int_pair("stride", stride, minimum=1)
+        self.padding = int_pair("padding", padding, minimum=0)
         dtype = floating_dtype("dtype", dtype)
         rng = generator("rng", rng)
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels, *self.kernel_size), dtype))
@@ -48,11 +48,3 @@ class Conv2d(Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
-
-
-def _pair(name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
-    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum
-                             for v in pair):
-        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])

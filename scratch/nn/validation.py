@@ -13,6 +13,15 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def int_pair(name: str, value: Any, minimum: int) -> tuple[int, int]:
+    """An int or an (h, w) pair of ints, each >= ``minimum``, as a pair; ValueError otherwise."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum
+                             for v in pair):
+        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
 def floating_dtype(name: str, value: Any) -> np.dtype:
     """``value`` as a NumPy dtype, or TypeError unless it is a floating-point type."""
     dtype = np.dtype(value)

@@ -105,6 +105,25 @@ def test_sequential_mlp_gradcheck(rng):
     check_layer(mlp, rng.standard_normal((3, 2, 3)))
 
 
+@pytest.mark.parametrize("pool", [nn.MaxPool2d(2), nn.AvgPool2d((2, 3), stride=1)])
+def test_pooling_gradcheck(pool, rng):
+    assert gradcheck(pool, [Tensor(rng.standard_normal((2, 3, 4, 5)), requires_grad=True)])
+
+
+def test_pooling_values():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).data, [[[[5, 7], [13, 15]]]])
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    assert nn.MaxPool2d(3, stride=1)(x).shape == (1, 1, 2, 2)
+
+
+def test_small_conv_net_gradcheck(rng):
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=rng, **F64), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(2, 2, 2, rng=rng, **F64), nn.AvgPool2d(2), nn.Flatten(),
+                        nn.Linear(2, 3, rng=rng, **F64))
+    check_layer(net, rng.standard_normal((2, 1, 6, 6)))
+
+
 @pytest.mark.parametrize("module, function", [
     (nn.ReLU(), lambda x: np.maximum(x, 0)),
     (nn.Tanh(), np.tanh),
@@ -201,6 +220,8 @@ def test_a_seed_reproduces_a_model():
     (lambda: nn.Conv2d(2, 3, (3, 0)), ValueError, "kernel_size must be an integer >= 1 or a pair"),
     (lambda: nn.Conv2d(2, 3, 3, stride=0), ValueError, "stride must be an integer >= 1 or a pair"),
     (lambda: nn.Conv2d(2, 3, 3, padding=(1, 1, 1)), ValueError, "padding must be an integer >= 0 or a pair"),
+    (lambda: nn.MaxPool2d(0), ValueError, "kernel_size must be an integer >= 1 or a pair"),
+    (lambda: nn.AvgPool2d(2, stride=(1, 0)), ValueError, "stride must be an integer >= 1 or a pair"),
     (lambda: nn.Dropout(1.0), ValueError, r"p must be a probability in \[0, 1\)"),
     (lambda: nn.Dropout(-0.1), ValueError, r"p must be a probability in \[0, 1\)"),
     (lambda: nn.GELU("erf"), ValueError, "approximate must be 'none' or 'tanh'"),

@@ -58,3 +58,13 @@ def test_mlp(rng):
     ours = nn.Sequential(nn.Linear(6, 8, rng=rng, **F64), nn.GELU(), nn.Linear(8, 3, rng=rng, **F64))
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.GELU(), torch.nn.Linear(8, 3)).double()
     assert_same_as_torch(ours, theirs, rng.standard_normal((4, 6)), rng)
+
+
+def test_conv_net_with_pooling(rng):
+    ours = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=rng, **F64), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 3, 2, rng=rng, **F64), nn.AvgPool2d(2, stride=1), nn.Flatten(),
+                         nn.Linear(3 * 2 * 2, 5, rng=rng, **F64))
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                 torch.nn.Conv2d(4, 3, 2), torch.nn.AvgPool2d(2, stride=1), torch.nn.Flatten(),
+                                 torch.nn.Linear(12, 5)).double()
+    assert_same_as_torch(ours, theirs, rng.standard_normal((2, 2, 8, 8)), rng)

@@ -1,0 +1,34 @@
+"""2-D pooling over the last two axes: ``MaxPool2d`` and ``AvgPool2d``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..autograd import functional as F
+from .module import Module
+from .validation import int_pair
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None):
+        super().__init__()
+        self.kernel_size = int_pair("kernel_size", kernel_size, minimum=1)
+        self.stride = self.kernel_size if stride is None else int_pair("stride", stride, minimum=1)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class MaxPool2d(_Pool2d):
+    """y[..., i, j] = max of x over the kh × kw window at (i·sh, j·sw); x (..., H, W) → (..., H', W'),
+    H' = ⌊(H − kh) / sh⌋ + 1. ``stride`` defaults to ``kernel_size`` (non-overlapping windows)."""
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+
+class AvgPool2d(_Pool2d):
+    """y[..., i, j] = mean of x over the kh × kw window at (i·sh, j·sw); shapes as ``MaxPool2d``."""
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride)
