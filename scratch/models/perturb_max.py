@@ -47,6 +47,7 @@ SAMPLE_MODES = ("hard", "straight_through", "relaxed")
 # agreement with adaptive quadrature stay below 1e-12 at gaps up to 20 (tests/models).
 TAIL_SPLIT_SIZE = 12
 _CHUNK_ELEMENTS = 1 << 21
+_KEEP_ELEMENTS = 1 << 23
 EULER_GAMMA = 0.5772156649015329
 
 Nodes = int | Quadrature | None
@@ -104,23 +105,33 @@ def _logsumexp(x: Array, axis: int) -> Array:
         return np.squeeze(top, axis) + np.log(np.sum(np.exp(x - top), axis=axis))
 
 
-def log_probs_forward(law: str, mu: Array, nodes: Nodes = None) -> Array:
-    """log p (B, n) for float64 logits ``mu`` (B, n) at unit scale (the NumPy core of the forward)."""
+def log_probs_forward(law: str, mu: Array, nodes: Nodes = None, keep: bool = False) -> tuple[Array, list | None]:
+    """log p (B, n) for float64 logits ``mu`` (B, n) at unit scale (the NumPy core of the forward).
+
+    With ``keep``, also returns the per-chunk (log w + S, Z, log F) for the backward when they fit in
+    memory (else None, and the backward recomputes them).
+    """
     e, log_w = quadrature_rule(law, mu, nodes)
     out = np.empty_like(mu)
-    for rows in _chunks(mu, e.shape[-1]):
-        out[:, rows] = _logsumexp(_log_terms(law, mu, e, log_w, rows)[0], axis=2)
-    return out
+    chunks = _chunks(mu, e.shape[-1])
+    kept = [] if keep and mu.size * mu.shape[1] * e.shape[-1] <= _KEEP_ELEMENTS else None
+    for rows in chunks:
+        terms, z, log_f = _log_terms(law, mu, e, log_w, rows)
+        out[:, rows] = _logsumexp(terms, axis=2)
+        if kept is not None:
+            kept.append((terms, z, log_f))
+    return out, kept
 
 
-def log_probs_backward(law: str, mu: Array, log_p: Array, grad: Array, nodes: Nodes = None) -> Array:
+def log_probs_backward(law: str, mu: Array, log_p: Array, grad: Array, nodes: Nodes = None,
+                       kept: list | None = None) -> Array:
     """Vector–Jacobian product of log p at unit scale: ``grad`` (B, n) of log p → gradient of μ (B, n)."""
     e, log_w = quadrature_rule(law, mu, nodes)
     law_ = LAWS[law]
     out = np.zeros_like(mu)
     alive = np.isfinite(log_p)
-    for rows in _chunks(mu, e.shape[-1]):
-        terms, z, log_f = _log_terms(law, mu, e, log_w, rows)
+    for c, rows in enumerate(_chunks(mu, e.shape[-1])):
+        terms, z, log_f = kept[c] if kept is not None else _log_terms(law, mu, e, log_w, rows)
         r = np.where(alive[:, rows, None], np.exp(terms - np.where(alive, log_p, 0.0)[:, rows, None]), 0.0)
         # A zero factor F(z) = 0 lies below a bounded support, where f(z) = 0 as well.
         with np.errstate(over="ignore"):
@@ -166,15 +177,15 @@ class PerturbMaxLogProbs(Function):
     @staticmethod
     def forward(ctx, mu: Array, law: str, scale: float, nodes: Nodes) -> Array:
         mu_s = mu.astype(np.float64) / scale
-        log_p = log_probs_forward(law, mu_s, nodes)
-        ctx.save_for_backward(mu_s, log_p)
+        log_p, kept = log_probs_forward(law, mu_s, nodes, keep=True)
+        ctx.save_for_backward(mu_s, log_p, kept)
         ctx.law, ctx.scale, ctx.nodes = law, scale, nodes
         return log_p.astype(mu.dtype)
 
     @staticmethod
     def backward(ctx, grad: Array):
-        mu_s, log_p = ctx.saved_tensors
-        g = log_probs_backward(ctx.law, mu_s, log_p, grad.astype(np.float64), ctx.nodes) / ctx.scale
+        mu_s, log_p, kept = ctx.saved_tensors
+        g = log_probs_backward(ctx.law, mu_s, log_p, grad.astype(np.float64), ctx.nodes, kept) / ctx.scale
         return g.astype(grad.dtype), None, None, None
 
 

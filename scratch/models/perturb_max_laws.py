@@ -35,9 +35,12 @@ class NoiseLaw:
     cdf: Callable[[Array], Array]
     sf: Callable[[Array], Array]
     sample: Callable[[np.random.Generator, tuple], Array]
+    direct_hazard: Callable[[Array], Array] | None = None
 
     def hazard(self, z: Array) -> Array:
         """h(z) = f(z)/F(z), computed as exp(log f − log F); 0 where F and f vanish (below the support)."""
+        if self.direct_hazard is not None:
+            return self.direct_hazard(z)
         with np.errstate(invalid="ignore"):
             h = np.exp(self.log_pdf(z) - self.log_cdf(z))
         return np.where(np.isnan(h), 0.0, h)
@@ -105,6 +108,8 @@ LAWS: dict[str, NoiseLaw] = {
         cdf=special.ndtr,
         sf=lambda z: special.ndtr(-z),
         sample=lambda rng, shape: rng.standard_normal(size=shape),
+        # φ(z)/Φ(z) = √(2/π)/erfcx(−z/√2): one special function, stable in both tails.
+        direct_hazard=lambda z: math.sqrt(2 / math.pi) / special.erfcx(-z / math.sqrt(2)),
     ),
     "logistic": NoiseLaw(
         "logistic",

@@ -261,3 +261,10 @@ def test_out_of_range_targets_are_rejected():
 def test_integer_logits_are_rejected():
     with pytest.raises(TypeError, match="mu must be a floating-point"):
         perturb_max_probs(np.zeros((2, 3), dtype=np.int64))
+
+
+def test_normal_hazard_equals_density_over_cdf_in_both_tails():
+    z = np.linspace(-60, 60, 2001)
+    normal = LAWS["normal"]
+    expected = np.exp(normal.log_pdf(z) - normal.log_cdf(z))
+    np.testing.assert_allclose(normal.hazard(z), expected, rtol=1e-12, atol=1e-300)
