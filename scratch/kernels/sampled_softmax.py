@@ -22,7 +22,7 @@ The gradients (§1.3) are ∂L/∂z_s = δ_s, ∂L/∂h = Σ_s δ_s W[S_s], ∂L
 ``sgd_step_reference`` applies it one example at a time. The Numba kernel (``train_chunk``)
 walks a corpus chunk, builds the examples (window, padding, subsampling), draws the samples with
 word2vec.c's LCG and applies the SGD update of each example in place (Hogwild over parts of the
-chunk). Each update first snapshots h and the rows W[S] and computes every term from them, so a
+chunk). Each update first snapshots h and sums ∂L/∂h from the rows W[S] before writing any row, so a
 row that is at once context, target and sample (shared weights) gets exactly −α ∂L/∂row.
 """
 from __future__ import annotations
@@ -205,13 +205,23 @@ def _slot_deltas(z, valid, n, loss_kind, delta):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _dot(x, y):
+    """<x, y> accumulated in the arrays' own dtype (float32 tables stay in float32, so it vectorises)."""
+    total = x[0] * y[0]
+    for k in range(1, x.shape[0]):
+        total += x[k] * y[k]
+    return total
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def example_update(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind, alpha,
-                   h, rows, z, delta, dh):
+                   h, z, delta, coef, dh):
     """One SGD step on one example, in place; returns its loss.
 
     context: ids ``(≥ n_context,)``; sample: ``(K+1,)`` ids, target first; valid: ``(K+1,)``;
-    W is E itself when the output layer is shared, b is empty when there is no bias. h ``(d,)``,
-    rows ``(K+1, d)``, z, delta ``(K+1,)`` and dh ``(d,)`` are work buffers.
+    W is E itself when the output layer is shared, b is empty when there is no bias. Work buffers:
+    h, dh ``(d,)`` in the tables' dtype, z, delta ``(K+1,)`` float64 and
+    coef ``(2, K+1)`` in the tables' dtype (δ_s and α δ_s, so the row loops need no conversion).
     """
     d = E.shape[1]
     n = sample.shape[0]
@@ -219,37 +229,41 @@ def example_update(E, W, b, context, n_context, scale, sample, valid, log_expect
     for j in range(n_context):
         for k in range(d):
             h[k] += E[context[j], k]
-    for k in range(d):
-        h[k] *= scale
+    if scale != 1.0:
+        for k in range(d):
+            h[k] *= scale
     for s in range(n):
         r = sample[s]
-        acc = 0.0
-        for k in range(d):
-            rows[s, k] = W[r, k]
-            acc += h[k] * W[r, k]
+        zs = float(_dot(h, W[r]))
         if b.shape[0] > 0:
-            acc += b[r]
+            zs += b[r]
         if use_log_q:
-            acc -= log_expected[r]
-        z[s] = acc
+            zs -= log_expected[r]
+        z[s] = zs
     value = _slot_deltas(z, valid, n, loss_kind, delta)
+    # ∂L/∂h needs the rows W[S_s] before this step's updates, so it is summed before any row is written.
     dh[:] = 0.0
     for s in range(n):
-        g = delta[s]
-        if g == 0.0:
-            continue
+        coef[0, s] = delta[s]
+        coef[1, s] = alpha * delta[s]
+        g = coef[0, s]
         r = sample[s]
-        step = alpha * g
         for k in range(d):
-            dh[k] += g * rows[s, k]
-            W[r, k] -= step * h[k]
+            dh[k] += g * W[r, k]
+    for s in range(n):
+        a = coef[1, s]
+        r = sample[s]
+        for k in range(d):
+            W[r, k] -= a * h[k]
         if b.shape[0] > 0:
-            b[r] -= alpha * g
-    step = alpha * scale
+            b[r] -= a
+    input_step = alpha * scale
+    for k in range(d):
+        dh[k] *= input_step
     for j in range(n_context):
         c = context[j]
         for k in range(d):
-            E[c, k] -= step * dh[k]
+            E[c, k] -= dh[k]
     return value
 
 
@@ -258,8 +272,8 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
     """``sgd_step_reference`` through ``example_update`` (contexts ``(B, C)`` with −1 for empty slots)."""
     d = E.shape[1]
     n = samples.shape[1]
-    h, dh = np.empty(d), np.empty(d)
-    rows, z, delta = np.empty((n, d)), np.empty(n), np.empty(n)
+    h, dh = np.empty(d, E.dtype), np.empty(d, E.dtype)
+    z, delta, coef = np.empty(n), np.empty(n), np.empty((2, n), E.dtype)
     context = np.empty(contexts.shape[1], dtype=np.int64)
     total = 0.0
     for i in range(contexts.shape[0]):
@@ -269,7 +283,7 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
                 context[m] = contexts[i, j]
                 m += 1
         total += example_update(E, W, b, context, m, scale[i], samples[i], valid[i], log_expected, use_log_q,
-                                loss_kind, alpha[i], h, rows, z, delta, dh)
+                                loss_kind, alpha[i], h, z, delta, coef, dh)
     return total
 
 
@@ -289,7 +303,8 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     d = E.shape[1]
     low = 1 if exclude_padding else 0
     h, dh = np.empty(d, E.dtype), np.empty(d, E.dtype)
-    rows, z, delta = np.empty((K + 1, d), E.dtype), np.empty(K + 1), np.empty(K + 1)
+    z, delta = np.empty(K + 1), np.empty(K + 1)
+    coef = np.empty((2, K + 1), E.dtype)
     sample = np.empty(K + 1, dtype=np.int64)
     valid = np.ones(K + 1, dtype=np.bool_)
     context = np.empty(2 * window, dtype=np.int64)
@@ -358,7 +373,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                     trace_alpha[examples] = alpha
                 if update:
                     loss_sum += example_update(E, W, b, context, m, scale, sample, valid, log_expected, use_log_q,
-                                               loss_kind, alpha, h, rows, z, delta, dh)
+                                               loss_kind, alpha, h, z, delta, coef, dh)
                 if sg:
                     context[0], context[g] = context[g], context[0]
                 examples += 1

@@ -1,0 +1,177 @@
+"""word2vec benchmark: our Numba kernel side by side with gensim in one run (speed, and --quality).
+
+    python scripts/bench_word2vec.py                         # speed: raw words/s, 1 and 2 threads
+    python scripts/bench_word2vec.py --quality --seeds 0 1 2 # + analogy / WS353 / SimLex after --epochs
+
+The corpus (``--corpus``: GCIDE when installed, else the shipped English corpus) is tokenized once
+with ``scratch.datasets.tokenize`` (not timed) into the lines gensim trains on and the id chunks our
+kernel trains on; both sides get the same vocabulary (min count 5), d = 100, window 5 shrunk at
+random (word2vec.c), subsampling 1e-3 on the line before windowing, linear learning-rate decay
+0.025 → 0.0001. Raw words/s = corpus tokens / training seconds, the same numerator on both sides.
+gensim: ``sg=1`` (or CBOW with the mean), ``negative=K``, ``workers=1/2``. Ours: the random softmax
+loss with separate output weights (+ bias), K samples from the unigram^0.75 or the uniform sampler.
+
+% of peak: FLOPs ≈ 6·d·(K+1) per (input, target) example over the sgemm peak of one core
+(2048², measured first). The two-thread figures share the machine with whatever else runs on it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+SPEED_CASES = [  # (label, sg, negative, sampler)
+    ("skip-gram K=5 unigram", True, 5, "unigram"),
+    ("skip-gram K=5 uniform", True, 5, "uniform"),
+    ("skip-gram K=16 uniform", True, 16, "uniform"),
+    ("CBOW-mean K=5 unigram", False, 5, "unigram"),
+]
+QUALITY_CASES = [  # (label, options of ours or None for gensim)
+    ("gensim skip-gram K=5", None),
+    ("ours skip-gram K=5 unigram, separate", dict(sg=True, negative=5, sampler="unigram", shared=False)),
+    ("ours skip-gram K=5 uniform, separate", dict(sg=True, negative=5, sampler="uniform", shared=False)),
+    ("ours skip-gram K=16 uniform, separate", dict(sg=True, negative=16, sampler="uniform", shared=False)),
+    ("ours skip-gram K=16 uniform, shared", dict(sg=True, negative=16, sampler="uniform", shared=True)),
+    ("ours CBOW-sum K=16 uniform, shared", dict(sg=False, negative=16, sampler="uniform", shared=True)),
+]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default=None, help="shipped corpus name or text file (default: gcide if present)")
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to time")
+    p.add_argument("--quality", action="store_true", help="also train --epochs and evaluate, per seed")
+    p.add_argument("--quality-only", action="store_true", help="skip the speed section")
+    p.add_argument("--quality-threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--cases", nargs="*", default=None, help="quality: labels (substrings) of the cases to run")
+    p.add_argument("--seed", type=int, default=0, help="seed of the speed runs")
+    p.add_argument("--out", type=Path, default=Path("/tmp/bench_word2vec"), help="where results.json goes")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ["NUMBA_NUM_THREADS"] = str(max(args.threads + [args.quality_threads]))
+    import json
+
+    import numpy as np
+
+    from scratch.bench import machine_summary, sgemm_peak_gflops
+    from scratch.datasets.text import CORPORA, TokenChunk, Vocab, data_path, iter_lines, iter_token_chunks, load_corpus, tokenize
+    from scratch.models.word2vec import Word2Vec, resolve_corpus
+
+    try:
+        from gensim.models import Word2Vec as GensimWord2Vec
+    except ImportError:
+        GensimWord2Vec = None
+        print("gensim is not installed: only our figures are printed", file=sys.stderr)
+
+    if args.corpus is None:
+        try:
+            path = data_path(CORPORA["gcide"])
+        except FileNotFoundError:
+            path = load_corpus("english")
+    else:
+        path = resolve_corpus(args.corpus)
+    peak = sgemm_peak_gflops()
+    print(machine_summary())
+    print(f"sgemm 2048² peak, 1 thread: {peak:.1f} GFLOP/s")
+
+    lines = [tokens for tokens in (tokenize(line) for line in iter_lines(path)) if tokens]
+    raw_words = sum(len(tokens) for tokens in lines)
+    counts: dict[str, int] = {}
+    for tokens in lines:
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+    vocab = Vocab.from_counts(counts, args.min_count)
+    chunks = list(iter_token_chunks(path, vocab, 1 << 18, drop_unknown=True))
+    print(f"corpus {path}: {len(lines)} lines, {raw_words} tokens, {len(vocab) - 1} words (min count "
+          f"{args.min_count}); longest line {max(len(t) for t in lines)} tokens")
+
+    common = dict(dim=args.dim, window=args.window, min_count=args.min_count, subsample="both", sample=args.sample,
+                  shrink_window=True, pad_context=False, exclude_padding=True, alpha=0.025, min_alpha=0.0001)
+
+    def ours(epochs, seed, threads, **options):
+        model = Word2Vec(epochs=epochs, seed=seed, threads=threads, **(common | options)).build(vocab)
+        start = time.perf_counter()
+        model.train(lambda: chunks)
+        return model, time.perf_counter() - start
+
+    def theirs(epochs, seed, threads, sg, negative):
+        model = GensimWord2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sample=args.sample,
+                               sg=int(sg), cbow_mean=1, negative=negative, workers=threads, seed=seed, epochs=epochs)
+        model.build_vocab(lines)
+        start = time.perf_counter()
+        model.train(lines, total_examples=model.corpus_count, epochs=epochs)
+        return model, time.perf_counter() - start
+
+    results = {"corpus": str(path), "tokens": raw_words, "peak_gflops": peak, "speed": [], "quality": []}
+    if not args.quality_only:
+        first = chunks[0]
+        warm = [TokenChunk(first.ids[:first.offsets[200]], first.offsets[:201])]
+        for threads in sorted(set(args.threads)):  # compile both kernel paths before timing
+            Word2Vec(epochs=1, threads=threads, **common).build(vocab).train(lambda: warm)
+        print(f"\nspeed: 1 epoch, raw words/s (ratio ours / gensim in the same run)")
+        print(f"{'case':<26}{'threads':>8}{'gensim':>12}{'ours':>12}{'ratio':>8}{'% peak':>8}")
+        for label, sg, negative, sampler in SPEED_CASES:
+            for threads in args.threads:
+                model, seconds = ours(1, args.seed, threads, sg=sg, negative=negative, sampler=sampler,
+                                      cbow_mean=not sg)
+                speed = raw_words / seconds
+                flops = 6 * args.dim * (negative + 1) * model.history[-1]["examples"] / seconds
+                their_speed = float("nan")
+                if GensimWord2Vec is not None:
+                    _, their_seconds = theirs(1, args.seed, threads, sg, negative)
+                    their_speed = raw_words / their_seconds
+                row = {"case": label, "threads": threads, "gensim": their_speed, "ours": speed,
+                       "ratio": speed / their_speed, "percent_peak": 100 * flops / 1e9 / peak}
+                results["speed"].append(row)
+                print(f"{label:<26}{threads:>8}{their_speed / 1e3:>11.0f}k{speed / 1e3:>11.0f}k"
+                      f"{row['ratio']:>8.2f}{row['percent_peak']:>7.1f}%", flush=True)
+
+    if args.quality or args.quality_only:
+        from scratch.evaluate import word_vector_scores
+
+        print(f"\nquality after {args.epochs} epochs, {args.quality_threads} threads, seeds {args.seeds}")
+        cases = [c for c in QUALITY_CASES if args.cases is None or any(s in c[0] for s in args.cases)]
+        for label, options in cases:
+            if options is None and GensimWord2Vec is None:
+                continue
+            for seed in args.seeds:
+                if options is None:
+                    model, seconds = theirs(args.epochs, seed, args.quality_threads, True, 5)
+                    vectors, words = model.wv.vectors, list(model.wv.index_to_key)
+                else:
+                    model, seconds = ours(args.epochs, seed, args.quality_threads, **options)
+                    vectors, words = model.vectors[1:], model.vocab.words[1:]
+                scores = word_vector_scores(vectors, words)
+                results["quality"].append({"case": label, "seed": seed, "seconds": seconds, **scores})
+                print(f"{label:<40} seed {seed}: analogy {100 * scores['analogy']:5.2f}% "
+                      f"(sem {100 * scores['analogy_semantic']:5.2f}, syn {100 * scores['analogy_syntactic']:5.2f}, "
+                      f"{int(scores['analogy_seen'])} seen)  WS353 {scores['wordsim353_spearman']:.3f}  "
+                      f"SimLex {scores['simlex999_spearman']:.3f}  {seconds:.0f}s", flush=True)
+        print("\nmean ± sd over seeds")
+        for label, _ in cases:
+            rows = [r for r in results["quality"] if r["case"] == label]
+            if rows:
+                cells = []
+                for key in ("analogy", "wordsim353_spearman", "simlex999_spearman"):
+                    values = np.array([r[key] for r in rows]) * (100 if key == "analogy" else 1)
+                    cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}")
+                print(f"{label:<40} analogy% {cells[0]}  WS353 {cells[1]}  SimLex {cells[2]}  (n={len(rows)})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
