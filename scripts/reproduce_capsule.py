@@ -22,8 +22,8 @@ import numpy as np
 
 from scratch import checkpoint
 from scratch.datasets.mnist import load_mnist
-from scratch.models.capsule_nets import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, train,
-                                         two_digit_metrics, two_digit_pairs)
+from scratch.models.capsule_nets import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, routing_coefficients,
+                                         train, two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
 
 METRICS = ("single", "top2", "top2_confident")
@@ -85,7 +85,8 @@ def summary_table(results: list[dict], models: list[str]) -> str:
 
 
 def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
-    """A few two-digit images with the top-2 classes and scores of the CNN and the su2 capsule net."""
+    """A few two-digit images with the top-2 classes and scores of the CNN and the su2 capsule net, and
+    below each the su2 coupling coefficients of its two top classes on the 22×8 feature grid (c₁ − c₂)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -93,16 +94,16 @@ def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
     except ImportError:
         return None
     images, labels = pairs[0][:8], pairs[1][:8]
-    scores = {}
+    models = {}
     for name in ("cnn", "su2"):
         path = out / "runs" / f"{name}_seed{seed}.npz"
-        if not path.exists():
-            continue
-        model = build_model(name, tuple(args.widths), iterations=args.iterations)
-        checkpoint.load(path, model)
-        scores[name] = predict_scores(model, images)
-    fig, axes = plt.subplots(1, len(images), figsize=(2 * len(images), 4.2))
-    for i, ax in enumerate(axes):
+        if path.exists():
+            models[name] = build_model(name, tuple(args.widths), iterations=args.iterations)
+            checkpoint.load(path, models[name])
+    scores = {name: predict_scores(model, images) for name, model in models.items()}
+    fig, axes = plt.subplots(2 if "su2" in models else 1, len(images), figsize=(2 * len(images), 7), squeeze=False)
+    for i in range(len(images)):
+        ax = axes[0, i]
         ax.imshow(images[i], cmap="gray_r")
         ax.set_axis_off()
         text = [f"true {labels[i][0]},{labels[i][1]}"]
@@ -110,6 +111,16 @@ def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
             top = np.argsort(s[i])[::-1][:2]
             text.append(f"{name}: {top[0]} {s[i][top[0]]:.2f}, {top[1]} {s[i][top[1]]:.2f}")
         ax.set_title("\n".join(text), fontsize=7)
+    if "su2" in models:
+        c = routing_coefficients(models["su2"], images)
+        for i in range(len(images)):
+            first, second = np.argsort(scores["su2"][i])[::-1][:2]
+            ax = axes[1, i]
+            difference = c[i, first] - c[i, second]
+            scale = max(np.abs(difference).max(), 1e-6)
+            ax.imshow(difference, cmap="coolwarm", vmin=-scale, vmax=scale)
+            ax.set_title(f"c[{first}] − c[{second}], ±{scale:.2f}", fontsize=7)
+            ax.set_axis_off()
     fig.tight_layout()
     path = out / "two_digit_examples.png"
     fig.savefig(path, dpi=110)

@@ -24,6 +24,7 @@ from ..autograd import functional as F
 from ..nn import Conv2d, Linear, Module, ModuleList, init
 from ..nn.validation import generator
 from ..progress import Progress, check_finite
+from ..kernels.routing import route_forward_reference
 from .capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss
 
 SU_WIDTHS = (64, 64, 128, 128)
@@ -172,6 +173,20 @@ class SabourCapsNet(_MarginModel):
         target = np.asarray(x, dtype=v.dtype).reshape(len(y), -1)
         error = self.reconstruct(v, np.asarray(y)) - target
         return loss + (error * error).sum() * (self.recon_weight / len(y))
+
+
+def routing_coefficients(model: SuCapsuleNet, x: np.ndarray) -> np.ndarray:
+    """Coupling coefficients of the last routing iteration, c^{R−1} (B, K, H', W'), on images x (B, H, W).
+
+    c[b, j] shows where on the feature grid the input capsules send their votes to output j.
+    """
+    layer = model.capsules
+    with no_grad():
+        h = model.features(_images(x))
+        batch, channels, height, width = h.shape
+        u_hat = layer.predictions(h.reshape(batch, channels, height * width).transpose(0, 2, 1)).data
+    _, (c_tape, _, _) = route_forward_reference(u_hat, layer.iterations, layer.mode, layer.eps)
+    return c_tape[-1].reshape(batch, layer.num_capsules, height, width)
 
 
 # --- training and evaluation ----------------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 from scratch import gradcheck, tensor
 from scratch.models.capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss, squash
 from scratch.models.capsule_nets import (
-    SMALL_WIDTHS, SU_WIDTHS, CNNBaseline, SabourCapsNet, SuCapsuleNet, build_model, predict_scores, train,
+    SMALL_WIDTHS, SU_WIDTHS, CNNBaseline, SabourCapsNet, SuCapsuleNet, build_model, predict_scores, routing_coefficients,
+    train,
     two_digit_metrics, two_digit_pairs,
 )
 from scratch.optim import Adam
@@ -266,3 +267,11 @@ def test_float32_models_keep_float32_losses_and_gradients(rng, name):
     loss.backward()
     assert all(p.grad.dtype == np.float32 for p in model.parameters())
     assert margin_loss(np.full((2, 3), 0.5, np.float32), np.array([[1, 0, 0], [0, 1, 1]])).dtype == np.float32
+
+
+def test_routing_coefficients_are_the_last_iteration_softmax_over_classes(rng):
+    model = SuCapsuleNet(TINY_WIDTHS, 3, 4, rng=rng)
+    x = rng.uniform(size=(2, 14, 22)).astype(np.float32)
+    c = routing_coefficients(model, x)
+    assert c.shape == (2, 3) + model.features(x[:, None]).shape[2:]
+    np.testing.assert_allclose(c.sum(axis=1), 1.0, rtol=1e-6)
