@@ -27,6 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lengths", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384, 32768])
     p.add_argument("--max-quadratic", type=int, default=4096, help="longest T for the quadratic reference")
+    p.add_argument("--max-torch", type=int, default=8192, help="longest T for torch SDPA (when installed)")
     p.add_argument("--d-k", type=int, default=64)
     p.add_argument("--d-v", type=int, default=128)
     p.add_argument("--block", type=int, default=128)
@@ -123,7 +124,9 @@ def main(argv=None) -> None:
             longest = max(measured_quadratic)
             quad = tuple(x / longest * (T / longest) for x in measured_quadratic[longest])
             quad_text = [f"~{1e6 * x:.0f} (extrapolated)" for x in quad]
-        peer = [f"{1e6 * x / T:.1f}" for x in torch_timings(torch, T, args, rng)] if torch else ["–", "–"]
+        peer = ["–", "–"]
+        if torch is not None and T <= args.max_torch:
+            peer = [f"{1e6 * x / T:.1f}" for x in torch_timings(torch, T, args, rng)]
         lines.append(f"| {T} | {1e6 * vq_f / T:.2f} | {1e6 * vq_fb / T:.2f} | {percent:.1f}% | {quad_text[0]} | "
                      f"{quad_text[1]} | {peer[0]} | {peer[1]} | {quad[1] / (vq_fb / T):.1f}× |")
         print(lines[-1], flush=True)
