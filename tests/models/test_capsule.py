@@ -275,3 +275,11 @@ def test_routing_coefficients_are_the_last_iteration_softmax_over_classes(rng):
     c = routing_coefficients(model, x)
     assert c.shape == (2, 3) + model.features(x[:, None]).shape[2:]
     np.testing.assert_allclose(c.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_length_of_squash_gradient_identity(rng):
+    """Spec §3: ∂‖v‖/∂s = 2ε·s/(ε + n)² (exact up to the 1e-7 added to n)."""
+    s = tensor(rng.normal(size=(4, 6)), requires_grad=True)
+    capsule_lengths(squash(s, 0.5)).sum().backward()
+    n = np.sum(s.data**2, axis=-1, keepdims=True) + 1e-7
+    np.testing.assert_allclose(s.grad, 2 * 0.5 * s.data / (0.5 + n) ** 2, rtol=1e-6)
