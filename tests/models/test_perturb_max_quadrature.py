@@ -1,30 +1,10 @@
 """Accuracy of the perturb-max quadrature rules: adaptive quadrature and Monte Carlo (spec A.3, A.6)."""
 import numpy as np
 import pytest
-from scipy import integrate
 
 from scratch.models.perturb_max import perturb_max_potential, perturb_max_probs
+from scratch.models.perturb_max_experiment import adaptive_probs
 from scratch.models.perturb_max_laws import LAWS, crude_grid
-
-SUPPORT = {"uniform": (0.0, 1.0), "exponential": (0.0, np.inf)}
-
-
-def adaptive_probs(mu: np.ndarray, law: str) -> np.ndarray:
-    """p_i = ∫ f(ε) Π_{j≠i} F(μ_i − μ_j + ε) dε by scipy's adaptive quadrature, split at the kinks."""
-    noise = LAWS[law]
-    lo, hi = SUPPORT.get(law, (-np.inf, np.inf))
-    out = []
-    for i in range(len(mu)):
-        d = mu[i] - np.delete(mu, i)
-        def integrand(e):
-            with np.errstate(over="ignore"):          # Gumbel: e^{−ε} overflows where F = 0
-                return np.exp(noise.log_pdf(np.array(e)) + np.sum(noise.log_cdf(d + e)))
-        cuts = sorted({float(x) for x in np.concatenate([-d, 1 - d, [0.0]]) if lo < x < hi})
-        edges = [lo, *cuts, hi]
-        out.append(sum(integrate.quad(integrand, a, b, epsabs=1e-16, epsrel=1e-13, limit=500)[0]
-                       for a, b in zip(edges[:-1], edges[1:])))
-    return np.array(out)
-
 
 def test_normal_gauss_hermite_matches_adaptive_quadrature_at_gaps_up_to_20():
     """Must show: |p − p_exact| ≤ 1e-10 with 64 Gauss–Hermite nodes; the post's grid is far worse."""
