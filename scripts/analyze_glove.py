@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         if all(w in loaded for w in (a, b, c)):
             raw = analysis.analogy(vectors, words, a, b, c, topn=6)
             unit = analysis.analogy(vectors, words, a, b, c, topn=6, normalize=True, exclude_query=True)
-            print(f"  {a} : {b} :: {c} : ?  raw (Su) {show(raw)}\n{'':>{len(a + b + c) + 14}}unit (gensim) {show(unit)}")
+            print(f"  {a} : {b} :: {c} : ?\n    raw (Su):      {show(raw)}\n    unit (gensim): {show(unit)}")
     print("\nsentence similarity (cosine of summed vectors):")
     for first, second in zip(SENTENCES, SENTENCES[1:] + SENTENCES[:1]):
         similarity = analysis.sentence_similarity(vectors, words, tokenize(first), tokenize(second))

@@ -9,7 +9,7 @@ whitespace-separated text, so the corpus is tokenized once with ``scratch.datase
 ``--out`` (not timed); our pipeline is timed from the raw corpus, tokenization included.
 
 Speed section (threads pinned to ``--threads``; the machine's sgemm peak measured first):
-- counting + shuffling: vocab_count + cooccur + shuffle vs our Vocab + corpus_cooccurrences +
+- counting + shuffling: vocab_count + cooccur + shuffle vs our count_corpus (one tokenizing pass) +
   ordered_records, same window, min count and 1/d weighting;
 - training: records/s per thread of one classic-GloVe iteration (Stanford AdaGrad order, float64,
   as glove.c) on each side's own records, and the cost after each iteration, side by side; C time
@@ -71,20 +71,17 @@ def main(argv=None) -> int:
 
 
 def speed(args, corpus, peak, np):
-    from scratch.datasets.cooccurrence import corpus_cooccurrences, ordered_records
-    from scratch.datasets.text import Vocab, iter_lines, tokenize
+    from scratch.datasets.cooccurrence import count_corpus, ordered_records
+    from scratch.datasets.text import iter_lines, tokenize
     from scratch.kernels.glove import GloVeParams, glove_epoch, glove_weight
 
     start = time.perf_counter()
-    vocab = Vocab.from_corpus(corpus, args.min_count)
-    t_vocab = time.perf_counter() - start
-    cooc = corpus_cooccurrences(corpus, vocab, args.window, "harmonic", args.memory)
-    t_count = time.perf_counter() - start - t_vocab
+    vocab, cooc = count_corpus(corpus, args.min_count, args.window, "harmonic", args.memory)
+    t_count = time.perf_counter() - start
     rng = np.random.default_rng(0)
     rows, cols, values = ordered_records(cooc, np.stack([np.log(cooc.counts), glove_weight(cooc.counts)], 1), rng)
     target, weight = np.ascontiguousarray(values[:, 0]), np.ascontiguousarray(values[:, 1])
-    t_shuffle = time.perf_counter() - start - t_vocab - t_count
-    ours = (t_vocab, t_count, t_shuffle)
+    t_shuffle = time.perf_counter() - start - t_count
 
     c_files = None
     if args.glove_c is not None:
@@ -92,13 +89,13 @@ def speed(args, corpus, peak, np):
         with open(text, "w", encoding="utf-8") as f:
             f.writelines(" ".join(tokens) + "\n" for tokens in map(tokenize, iter_lines(corpus)) if tokens)
         c_times, c_files = c_counting(args, text)
-    print("\n## counting + shuffling (seconds)")
-    print(f"{'step':<28}{'ours':>10}{'GloVe C':>10}")
-    names = ("vocabulary (vocab_count)", "co-occurrences (cooccur)", "shuffle (shuffle)")
-    for name, t, c in zip(names, ours, c_times if c_files else [float("nan")] * 3):
-        print(f"{name:<28}{t:>10.2f}{c:>10.2f}")
-    total_c = sum(c_times) if c_files else float("nan")
-    print(f"{'total':<28}{sum(ours):>10.2f}{total_c:>10.2f}   ours / C = {sum(ours) / total_c:.2f}")
+    c_times = c_times if c_files else [float("nan")] * 3
+    print("\n## counting + shuffling (seconds; ours counts words and pairs in one tokenizing pass)")
+    print(f"{'step':<42}{'ours':>8}{'GloVe C':>9}")
+    print(f"{'vocabulary + co-occurrences (vocab_count, cooccur)':<42}{t_count:>8.2f}{c_times[0] + c_times[1]:>9.2f}")
+    print(f"{'both directions, shuffled (shuffle)':<42}{t_shuffle:>8.2f}{c_times[2]:>9.2f}")
+    total = t_count + t_shuffle
+    print(f"{'total':<42}{total:>8.2f}{sum(c_times):>9.2f}   ours / C = {total / sum(c_times):.2f}")
     print(f"records (ordered, i != j): ours {rows.size:,}" +
           (f", C {c_records(c_files[1]):,} (diagonal included)" if c_files else ""))
 

@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     import numpy as np
 
     from scratch import checkpoint
-    from scratch.datasets.cooccurrence import corpus_cooccurrences
-    from scratch.datasets.text import CORPORA, Vocab, load_corpus
+    from scratch.datasets.cooccurrence import count_corpus
+    from scratch.datasets.text import CORPORA, load_corpus
     from scratch.models import glove_analysis
     from scratch.progress import Progress, check_finite
 
@@ -85,8 +85,7 @@ def main(argv=None) -> int:
 
     corpus = load_corpus(args.corpus) if args.corpus is None or args.corpus in CORPORA else Path(args.corpus)
     start = time.perf_counter()
-    vocab = Vocab.from_corpus(corpus, model.min_count)
-    cooccurrence = corpus_cooccurrences(corpus, vocab, model.window, model.weighting, model.memory)
+    vocab, cooccurrence = count_corpus(corpus, model.min_count, model.window, model.weighting, model.memory)
     counted = time.perf_counter() - start
     print(f"{corpus.name}: {vocab.counts.sum():,} tokens, {len(vocab) - 1:,} words, "
           f"{2 * len(cooccurrence):,} records (window {model.window}) in {counted:.1f}s", file=sys.stderr)

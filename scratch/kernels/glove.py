@@ -174,7 +174,9 @@ def _check(params, rows, cols, target, weight, eta, adagrad, grad_clip) -> int:
     return ADAGRAD_ORDERS.index(adagrad)
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+# No "nnan"/"ninf": the finiteness checks must survive. error_model="numpy" drops the zero-division
+# checks that would keep the update loop from vectorizing.
+@njit(cache=True, fastmath={"reassoc", "contract", "arcp", "afn", "nsz"}, error_model="numpy")
 def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, stop, eta, order, grad_clip):
     """Records start..stop of ``glove_epoch`` (the arithmetic of ``glove_epoch_reference``)."""
     dim = W.shape[1]

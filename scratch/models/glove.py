@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..datasets.cooccurrence import Cooccurrence, corpus_cooccurrences, ordered_records
+from ..datasets.cooccurrence import Cooccurrence, count_corpus, ordered_records
 from ..datasets.text import CORPORA, Vocab, load_corpus
 from ..kernels.glove import ADAGRAD_ORDERS, GloVeParams, glove_epoch, glove_weight
 from .word_vectors import WordVectorsMixin
@@ -63,8 +63,7 @@ class _GloVeBase(WordVectorsMixin):
         ``callback(epoch, mean_cost)`` runs after every epoch (epochs count from 1).
         """
         path = load_corpus(corpus) if corpus is None or corpus in CORPORA else corpus
-        vocab = Vocab.from_corpus(path, self.min_count)
-        cooccurrence = corpus_cooccurrences(path, vocab, self.window, self.weighting, self.memory)
+        vocab, cooccurrence = count_corpus(path, self.min_count, self.window, self.weighting, self.memory)
         return self.fit_cooccurrence(cooccurrence, vocab, callback)
 
     def fit_cooccurrence(self, cooccurrence: Cooccurrence, vocab: Vocab, callback: EpochCallback | None = None):

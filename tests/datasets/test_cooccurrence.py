@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scratch.datasets import TokenChunk, Vocab
-from scratch.datasets.cooccurrence import (Cooccurrence, chunk_tokens_for, corpus_cooccurrences,
+from scratch.datasets.cooccurrence import (Cooccurrence, chunk_tokens_for, corpus_cooccurrences, count_corpus,
                                            count_cooccurrences, ordered_records)
 
 
@@ -155,3 +155,29 @@ def test_pmi_of_a_corpus_of_one_repeated_pair():
     cooc = count_cooccurrences(chunks_of(lines, 10), np.array([0, 10, 10]), 1)
     # P(1, 2) = 1/2 and P(1) P(2) = 1/4, so m = log 2
     assert cooc.pmi() == pytest.approx([math.log(2.0)])
+
+
+@pytest.mark.parametrize("memory", [1.0, 1e-6])
+def test_one_pass_count_equals_vocab_then_count(tmp_path, rng, memory):
+    """count_corpus == Vocab.from_corpus + corpus_cooccurrences; a tiny memory spills ids to disk."""
+    words = [f"w{k}" for k in range(30)]
+    weights = 1.0 / np.arange(1, 31)
+    lines = [" ".join(rng.choice(words, size=rng.integers(0, 12), p=weights / weights.sum())) for _ in range(300)]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    vocab, cooc = count_corpus(path, min_count=4, window=3, memory=memory)
+    expected_vocab = Vocab.from_corpus(path, min_count=4)
+    expected = corpus_cooccurrences(path, expected_vocab, window=3)
+    assert vocab.words == expected_vocab.words
+    np.testing.assert_array_equal(vocab.counts, expected_vocab.counts)
+    np.testing.assert_array_equal(cooc.rows, expected.rows)
+    np.testing.assert_array_equal(cooc.cols, expected.cols)
+    np.testing.assert_allclose(cooc.counts, expected.counts, rtol=1e-12)
+    np.testing.assert_allclose(cooc.diagonal, expected.diagonal, rtol=1e-12)
+
+
+def test_one_pass_count_of_an_empty_corpus_raises(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("\n...\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty"):
+        count_corpus(path)

@@ -137,7 +137,8 @@ def test_whitened_cosine_is_the_pearson_correlation_of_pmi_profiles(rng):
 def test_related_words_by_inner_product_and_by_cosine():
     vectors = np.array([[0, 0], [1, 0], [10, 1], [0.5, 0.01], [0, 3]], dtype=float)
     words = ["<unk>", "a", "big", "small", "other"]
-    assert [w for w, _ in analysis.most_correlative(vectors, words, "a", 3, normalize=False)] == ["big", "small", "other"]
+    related = analysis.most_correlative(vectors, words, "a", 3, normalize=False)
+    assert [w for w, _ in related] == ["big", "small", "other"]
     cosine = analysis.most_correlative(vectors, words, "a", 3)
     assert [w for w, _ in cosine] == ["small", "big", "other"]
     assert cosine[0][1] == pytest.approx(0.5 / np.hypot(0.5, 0.01))
