@@ -1,0 +1,107 @@
+"""Perturb-max benchmark, side by side in one run: forward+backward of log p per law vs softmax.
+
+For rows of n = 10, 100, 1000 logits, times log p = perturb_max_log_probs(μ, law) plus its VJP
+(upstream gradient random), next to log_softmax (ours, and torch's when installed). The cost model
+is O(B·K·n²): one log F and one hazard per (row, class i, class j, node k), so the time per such
+element should stay flat across n; the table prints it. K is the node count of the law's rule per
+(row, class): 64 Gauss–Hermite nodes (normal), ⌊n/2⌋ + 1 (exponential), n(⌊n/2⌋ + 1) (uniform),
+12 per panel of the tail-split rule (logistic, Laplace, Cauchy, Gumbel quadrature). Runs whose
+element count exceeds --budget are skipped and reported as such. Rows per run: 128 at n = 10 and
+fewer at larger n (--rows); the time per row is what scales.
+
+The sgemm peak (2048², float32, 1 thread) is measured first. A pair-node element costs one log F
+and one hazard (special functions, ~25 floating-point operations each by a nominal count) plus
+~10 for the sums; "% peak" uses that nominal 60 FLOPs per element and is only a rough guide: the
+loop is bound by special-function evaluation and memory traffic of the (B, c, n, K) temporaries.
+
+    python scripts/bench_perturb_max.py              # 1 thread, ~2 minutes
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+NOMINAL_FLOPS_PER_ELEMENT = 60
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--classes", nargs="+", type=int, default=[10, 100, 1000])
+    p.add_argument("--rows", nargs="+", type=int, default=[128, 8, 1], help="rows B for each --classes entry")
+    p.add_argument("--laws", nargs="+", default=["gumbel", "normal", "exponential", "uniform", "logistic",
+                                                 "laplace", "cauchy", "gumbel-quadrature"])
+    p.add_argument("--budget", type=float, default=1e8, help="skip runs with more B·K·n² elements than this")
+    p.add_argument("--repeat", type=int, default=3, help="timing rounds (best is kept)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if len(args.rows) != len(args.classes):
+        raise SystemExit("--rows needs one entry per --classes entry")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+
+    import numpy as np
+
+    from scratch import Tensor
+    from scratch.autograd import functional as F
+    from scratch.bench.timing import best_time, machine_summary, sgemm_peak_gflops
+    from scratch.models.perturb_max import perturb_max_log_probs, quadrature_rule
+
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
+
+    peak = sgemm_peak_gflops()
+    print(f"{machine_summary()}; {args.threads} thread(s); sgemm peak {peak:.1f} GFLOP/s\n")
+    print("| n | B | law | K | fwd+bwd ms | ms per row | × our softmax | ns per B·K·n² element | % peak (nominal) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(args.seed)
+    for n, batch in zip(args.classes, args.rows):
+        mu_np = rng.normal(size=(batch, n)) * 2.0
+        g = rng.normal(size=(batch, n))
+
+        def step(law, nodes=None):
+            mu = Tensor(mu_np, requires_grad=True)
+            perturb_max_log_probs(mu, law, nodes=nodes).backward(g)  # log p = −∞ where uniform p = 0
+
+        def softmax_step():
+            mu = Tensor(mu_np, requires_grad=True)
+            F.log_softmax(mu).backward(g)
+
+        soft = best_time(softmax_step, repeat=args.repeat, min_seconds=0.05)
+        print(f"| {n} | {batch} | softmax (ours) | — | {1e3 * soft:.3f} | {1e3 * soft / batch:.4f} | 1 | — | — |")
+        if torch is not None:
+            mu_t, g_t = torch.tensor(mu_np, requires_grad=True), torch.tensor(g)
+
+            def torch_step():
+                mu_t.grad = None
+                torch.log_softmax(mu_t, dim=1).backward(g_t)
+
+            t = best_time(torch_step, repeat=args.repeat, min_seconds=0.05)
+            print(f"| {n} | {batch} | softmax (torch) | — | {1e3 * t:.3f} | {1e3 * t / batch:.4f} | {t / soft:.2f} | — | — |")
+        for name in args.laws:
+            law, nodes = ("gumbel", 12) if name == "gumbel-quadrature" else (name, None)
+            if law == "gumbel" and nodes is None:
+                continue  # the closed form is the softmax row above
+            e, _ = quadrature_rule(law, mu_np, nodes)
+            k = e.shape[-1]
+            elements = batch * k * n * n
+            if elements > args.budget:
+                print(f"| {n} | {batch} | {name} | {k} | skipped: {elements:.1e} elements > budget | | | | |")
+                continue
+            t = best_time(lambda: step(law, nodes), repeat=args.repeat, min_seconds=0.05, warmup=1)
+            ns = 1e9 * t / elements
+            pct = 100 * NOMINAL_FLOPS_PER_ELEMENT * elements / t / 1e9 / peak
+            print(f"| {n} | {batch} | {name} | {k} | {1e3 * t:.1f} | {1e3 * t / batch:.3f} | {t / soft:.0f} | "
+                  f"{ns:.1f} | {pct:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
