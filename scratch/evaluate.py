@@ -24,7 +24,7 @@ from scipy import stats
 
 from .datasets.evaluation import Analogies, load_analogies, load_word_pairs
 
-_QUESTION_BATCH = 2048
+_QUESTION_BATCH = 256
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

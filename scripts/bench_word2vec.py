@@ -2,6 +2,7 @@
 
     python scripts/bench_word2vec.py                         # speed: raw words/s, 1 and 2 threads
     python scripts/bench_word2vec.py --quality --seeds 0 1 2 # + analogy / WS353 / SimLex after --epochs
+    python scripts/bench_word2vec.py --memory 2 20           # peak RSS of train_word2vec.py on the corpus x2, x20
 
 The corpus (``--corpus``: GCIDE when installed, else the shipped English corpus) is tokenized once
 with ``scratch.datasets.tokenize`` (not timed) into the lines gensim trains on and the id chunks our
@@ -10,6 +11,11 @@ random (word2vec.c), subsampling 1e-3 on the line before windowing, linear learn
 0.025 → 0.0001. Raw words/s = corpus tokens / training seconds, the same numerator on both sides.
 gensim: ``sg=1`` (or CBOW with the mean), ``negative=K``, ``workers=1/2``. Ours: the random softmax
 loss with separate output weights (+ bias), K samples from the unigram^0.75 or the uniform sampler.
+
+``--memory R1 R2 ...`` writes the corpus repeated R times into ``--out`` (so every count scales by R
+and ``--min-count 5·R`` keeps exactly the same vocabulary), runs one epoch of
+``scripts/train_word2vec.py`` on each in a fresh process and prints its peak resident memory: the
+corpus is streamed, so the peaks should match whatever the length.
 
 % of peak: FLOPs ≈ 6·d·(K+1) per (input, target) example over the sgemm peak of one core
 (2048², measured first). The two-thread figures share the machine with whatever else runs on it.
@@ -52,6 +58,7 @@ def parse_args(argv):
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--cases", nargs="*", default=None, help="quality: labels (substrings) of the cases to run")
+    p.add_argument("--memory", type=int, nargs="*", default=None, help="corpus repeat factors of the memory check")
     p.add_argument("--seed", type=int, default=0, help="seed of the speed runs")
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_word2vec"), help="where results.json goes")
     return p.parse_args(argv)
@@ -59,6 +66,8 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.memory:
+        return memory_check(args)
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     os.environ["NUMBA_NUM_THREADS"] = str(max(args.threads + [args.quality_threads]))
     import json
@@ -170,6 +179,42 @@ def main(argv=None) -> int:
                 print(f"{label:<40} analogy% {cells[0]}  WS353 {cells[1]}  SimLex {cells[2]}  (n={len(rows)})")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def memory_check(args) -> int:
+    """Peak RSS of one training epoch on the corpus repeated R times, for each R of ``--memory``."""
+    import gzip
+    import re
+    import subprocess
+
+    from scratch.models.word2vec import resolve_corpus
+
+    source = resolve_corpus(args.corpus)
+    opener = gzip.open if str(source).endswith(".gz") else open
+    with opener(source, "rt", encoding="utf-8") as f:
+        text = f.read()
+    args.out.mkdir(parents=True, exist_ok=True)
+    script = Path(__file__).with_name("train_word2vec.py")
+    print(f"{'repeats':>8}{'tokens':>14}{'seconds':>10}{'peak RSS MB':>14}")
+    for repeats in args.memory:
+        path = args.out / f"corpus_x{repeats}.txt"
+        with open(path, "w", encoding="utf-8") as f:
+            for _ in range(repeats):
+                f.write(text)
+        probe = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+                 "code = 0\ntry: runpy.run_path(sys.argv[0], run_name='__main__')\n"
+                 "except SystemExit as e: code = e.code\n"
+                 "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)")
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-c", probe, str(script), "--corpus", str(path), "--epochs", "1",
+                              "--min-count", str(5 * repeats), "--probes", "--out", str(args.out / f"run_x{repeats}")],
+                             capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - start
+        peak_kb = int(next(line.split()[1] for line in run.stderr.splitlines() if line.startswith("maxrss")))
+        tokens = int(re.search(r"(\d+) tokens", run.stderr).group(1))
+        print(f"{repeats:>8}{tokens:>14}{seconds:>10.0f}{peak_kb / 1024:>14.0f}", flush=True)
+        path.unlink()
     return 0
 
 

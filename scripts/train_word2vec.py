@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     model.build(Vocab.from_corpus(path, args.min_count))
     start_epoch = checkpoint.load(ckpt, model)["epoch"] if args.resume else 0
-    print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens; "
-          f"resuming after epoch {start_epoch}" if start_epoch else f"corpus {path}: {model.vocab!r}",
+    resuming = f"; resuming after epoch {start_epoch}" if start_epoch else ""
+    print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens{resuming}",
           file=sys.stderr)
 
     def save_checkpoint(model: Word2Vec, epoch: int) -> None:

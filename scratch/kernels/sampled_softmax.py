@@ -205,11 +205,11 @@ def _slot_deltas(z, valid, n, loss_kind, delta):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _dot(x, y):
-    """<x, y> accumulated in the arrays' own dtype (float32 tables stay in float32, so it vectorises)."""
-    total = x[0] * y[0]
+def _dot_row(x, W, r):
+    """<x, W[r]> accumulated in the arrays' own dtype (float32 tables stay in float32, so it vectorises)."""
+    total = x[0] * W[r, 0]
     for k in range(1, x.shape[0]):
-        total += x[k] * y[k]
+        total += x[k] * W[r, k]
     return total
 
 
@@ -234,7 +234,7 @@ def example_update(E, W, b, context, n_context, scale, sample, valid, log_expect
             h[k] *= scale
     for s in range(n):
         r = sample[s]
-        zs = float(_dot(h, W[r]))
+        zs = float(_dot_row(h, W, r))
         if b.shape[0] > 0:
             zs += b[r]
         if use_log_q:
@@ -312,23 +312,25 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     part_words = offsets[last_line] - offsets[first_line]
     loss_sum, examples, words = 0.0, 0, 0
     tracing = trace_samples.shape[0] > 0
+    # Lines are copied into one buffer and rows are addressed by index: slicing would create array
+    # views whose reference counts, shared by the Hogwild threads, cost a contended atomic each.
+    longest = 0
     for line in range(first_line, last_line):
-        raw = ids[offsets[line]:offsets[line + 1]]
+        longest = max(longest, offsets[line + 1] - offsets[line])
+    tokens = np.empty(longest, dtype=ids.dtype)
+    for line in range(first_line, last_line):
         fraction = (progress_start + chunk_share * words / max(part_words, 1)) / total_words
         alpha = alpha_start + (alpha_end - alpha_start) * min(fraction, 1.0)
-        words += raw.shape[0]
-        if subsampling == 2:
-            tokens = np.empty_like(raw)
-            m = 0
-            for w in raw:
+        words += offsets[line + 1] - offsets[line]
+        n_tokens = 0
+        for position in range(offsets[line], offsets[line + 1]):
+            w = ids[position]
+            if subsampling == 2:
                 state = lcg_next(state)
-                if _unit(state) < keep[w]:
-                    tokens[m] = w
-                    m += 1
-            tokens = tokens[:m]
-        else:
-            tokens = raw
-        n_tokens = tokens.shape[0]
+                if _unit(state) >= keep[w]:
+                    continue
+            tokens[n_tokens] = w
+            n_tokens += 1
         for i in range(n_tokens):
             if subsampling == 1:
                 state = lcg_next(state)
