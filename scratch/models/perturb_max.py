@@ -17,7 +17,9 @@ for fixed-node rules (Gauss–Hermite, the grids) it is exactly the derivative o
 
 The Gumbel law is softmax(μ/s) in closed form. The potential Φ(μ) = E[max_j(μ_j + sε_j)] has
 ∇Φ = p (Danskin), which gives the Fenchel–Young loss Φ(μ) − μ_t with gradient p − onehot(t).
-Cost: O(B·K·n²) time, computed in chunks of classes so memory stays O(B·K·n·chunk).
+Cost: O(B·K·n²) time. The default backend is a Numba loop (``perturb_max_kernel``) with O(B·K·n)
+memory; the NumPy reference below (``backend="numpy"``) defines it and works in chunks of classes
+so its (B, c, n, K) temporaries stay bounded.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import numpy as np
 from ..autograd import Function, Tensor, as_tensor
 from ..autograd import functional as F
 from ..autograd.array_api import check_indices
+from .perturb_max_kernel import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
 from .perturb_max_laws import (
     LAWS,
     Quadrature,
@@ -47,7 +50,6 @@ SAMPLE_MODES = ("hard", "straight_through", "relaxed")
 # agreement with adaptive quadrature stay below 1e-12 at gaps up to 20 (tests/models).
 TAIL_SPLIT_SIZE = 12
 _CHUNK_ELEMENTS = 1 << 21
-_KEEP_ELEMENTS = 1 << 23
 EULER_GAMMA = 0.5772156649015329
 
 Nodes = int | Quadrature | None
@@ -105,34 +107,27 @@ def _logsumexp(x: Array, axis: int) -> Array:
         return np.squeeze(top, axis) + np.log(np.sum(np.exp(x - top), axis=axis))
 
 
-def log_probs_forward(law: str, mu: Array, nodes: Nodes = None, keep: bool = False) -> tuple[Array, list | None]:
-    """log p (B, n) for float64 logits ``mu`` (B, n) at unit scale (the NumPy core of the forward).
-
-    With ``keep``, also returns the per-chunk (log w + S, Z, log F) for the backward when they fit in
-    memory (else None, and the backward recomputes them).
-    """
-    e, log_w = quadrature_rule(law, mu, nodes)
-    out = np.empty_like(mu)
-    chunks = _chunks(mu, e.shape[-1])
-    kept = [] if keep and mu.size * mu.shape[1] * e.shape[-1] <= _KEEP_ELEMENTS else None
-    for rows in chunks:
-        terms, z, log_f = _log_terms(law, mu, e, log_w, rows)
-        out[:, rows] = _logsumexp(terms, axis=2)
-        if kept is not None:
-            kept.append((terms, z, log_f))
-    return out, kept
+def _full(x: Array, shape: tuple[int, int]) -> Array:
+    """Nodes or log-weights as a contiguous (B, n, K) array (fixed rules are shared by every row and class)."""
+    return np.ascontiguousarray(np.broadcast_to(x, (*shape, x.shape[-1])))
 
 
-def log_probs_backward(law: str, mu: Array, log_p: Array, grad: Array, nodes: Nodes = None,
-                       kept: list | None = None) -> Array:
-    """Vector–Jacobian product of log p at unit scale: ``grad`` (B, n) of log p → gradient of μ (B, n)."""
-    e, log_w = quadrature_rule(law, mu, nodes)
+def log_terms_reference(law: str, mu: Array, e: Array, log_w: Array) -> Array:
+    """T_bik = log w_bik + Σ_{j≠i} log F(D_bij + e_bik), (B, n, K): the NumPy definition, in class chunks."""
+    out = np.empty((*mu.shape, e.shape[-1]))
+    for rows in _chunks(mu, e.shape[-1]):
+        out[:, rows] = _log_terms(law, mu, e, log_w, rows)[0]
+    return out
+
+
+def log_probs_vjp_reference(law: str, mu: Array, e: Array, terms: Array, log_p: Array, grad: Array) -> Array:
+    """Vector–Jacobian product of log p: ``grad`` (B, n) of log p → gradient of μ (B, n); NumPy definition."""
     law_ = LAWS[law]
     out = np.zeros_like(mu)
     alive = np.isfinite(log_p)
-    for c, rows in enumerate(_chunks(mu, e.shape[-1])):
-        terms, z, log_f = kept[c] if kept is not None else _log_terms(law, mu, e, log_w, rows)
-        r = np.where(alive[:, rows, None], np.exp(terms - np.where(alive, log_p, 0.0)[:, rows, None]), 0.0)
+    for rows in _chunks(mu, e.shape[-1]):
+        z, log_f = _pairwise(law, mu, e, rows)
+        r = np.where(alive[:, rows, None], np.exp(terms[:, rows] - np.where(alive, log_p, 0.0)[:, rows, None]), 0.0)
         # A zero factor F(z) = 0 lies below a bounded support, where f(z) = 0 as well.
         with np.errstate(over="ignore"):
             h = np.where(log_f == -np.inf, 0.0, law_.hazard(z))
@@ -144,7 +139,23 @@ def log_probs_backward(law: str, mu: Array, log_p: Array, grad: Array, nodes: No
     return out
 
 
-def potential_forward(law: str, mu: Array, nodes: Nodes = None) -> tuple[Array, Array]:
+def log_terms(law: str, mu: Array, e: Array, log_w: Array, backend: str = "numba") -> Array:
+    """T (B, n, K) by the Numba loop (default) or the NumPy reference."""
+    if backend == "numpy":
+        return log_terms_reference(law, mu, e, log_w)
+    return log_terms_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), _full(log_w, mu.shape))
+
+
+def log_probs_vjp(law: str, mu: Array, e: Array, terms: Array, log_p: Array, grad: Array,
+                  backend: str = "numba") -> Array:
+    """∂L/∂μ (B, n) from ``grad`` of log p, by the Numba loop (default) or the NumPy reference."""
+    if backend == "numpy":
+        return log_probs_vjp_reference(law, mu, e, terms, log_p, grad)
+    return log_probs_vjp_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), terms, log_p,
+                                np.ascontiguousarray(grad))
+
+
+def potential_forward(law: str, mu: Array, nodes: Nodes = None, backend: str = "numba") -> tuple[Array, Array]:
     """Φ(μ) = E[max_j(μ_j + ε_j)] (B,) and p (B, n) at unit scale (A.2 FY loss).
 
     Generic rules: Φ = Σ_i Σ_k w_k (μ_i + e_k) e^{S_ki}. The exponential law uses the exact
@@ -154,14 +165,10 @@ def potential_forward(law: str, mu: Array, nodes: Nodes = None) -> tuple[Array, 
     if law == "cauchy":
         raise ValueError("the Cauchy law has no mean, so Φ(μ) = E[max(μ + ε)] and the FY loss are undefined")
     e, log_w = quadrature_rule(law, mu, nodes)
-    log_p = np.empty_like(mu)
-    phi = np.zeros(len(mu))
-    for rows in _chunks(mu, e.shape[-1]):
-        terms = _log_terms(law, mu, e, log_w, rows)[0]
-        log_p[:, rows] = _logsumexp(terms, axis=2)
-        local = e[:, rows] if e.ndim == 3 else e
-        with np.errstate(invalid="ignore"):
-            phi += np.sum(np.where(terms > -np.inf, np.exp(terms) * (mu[:, rows, None] + local), 0.0), axis=(1, 2))
+    terms = log_terms(law, mu, e, log_w, backend)
+    log_p = _logsumexp(terms, axis=2)
+    with np.errstate(invalid="ignore"):
+        phi = np.sum(np.where(terms > -np.inf, np.exp(terms) * (mu[..., None] + e), 0.0), axis=(1, 2))
     if law == "exponential" and not isinstance(nodes, Quadrature):
         top = mu.max(axis=1)
         u, log_wu = pieces_rule(np.array([0.0, 1.0]), mu.shape[1] // 2 + 1)
@@ -177,15 +184,17 @@ class PerturbMaxLogProbs(Function):
     @staticmethod
     def forward(ctx, mu: Array, law: str, scale: float, nodes: Nodes) -> Array:
         mu_s = mu.astype(np.float64) / scale
-        log_p, kept = log_probs_forward(law, mu_s, nodes, keep=True)
-        ctx.save_for_backward(mu_s, log_p, kept)
-        ctx.law, ctx.scale, ctx.nodes = law, scale, nodes
+        e, log_w = quadrature_rule(law, mu_s, nodes)
+        terms = log_terms(law, mu_s, e, log_w)
+        log_p = _logsumexp(terms, axis=2)
+        ctx.save_for_backward(mu_s, e, terms, log_p)
+        ctx.law, ctx.scale = law, scale
         return log_p.astype(mu.dtype)
 
     @staticmethod
     def backward(ctx, grad: Array):
-        mu_s, log_p, kept = ctx.saved_tensors
-        g = log_probs_backward(ctx.law, mu_s, log_p, grad.astype(np.float64), ctx.nodes, kept) / ctx.scale
+        mu_s, e, terms, log_p = ctx.saved_tensors
+        g = log_probs_vjp(ctx.law, mu_s, e, terms, log_p, grad.astype(np.float64)) / ctx.scale
         return g.astype(grad.dtype), None, None, None
 
 
