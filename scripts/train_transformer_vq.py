@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from scratch.datasets.lm import load_text_bytes, train_val_split
-from scratch.models.lm import TrainConfig, evaluate_lm, evaluation_windows, train_lm
+from scratch.models.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
 from scratch.models.transformer_vq import ATTENTIONS, TrainingView, TransformerVQ
 
 
@@ -74,9 +74,12 @@ def main(argv=None) -> dict:
         x, y = evaluation_windows(val, factor * args.seq_len, args.eval_windows, seed=1)
         summary[f"val_bits_per_byte@{factor}x"] = evaluate_lm(model, x, y, batch_size=4)["bits"]
     summary["codebook"] = model.codebook_health()
-    prompt = np.frombuffer(args.prompt.encode("utf-8"), np.uint8)[None].astype(np.int64)
-    text = model.generate(prompt, args.sample_length, np.random.default_rng(args.seed), args.temperature)
-    summary["sample"] = bytes(text[0].astype(np.uint8)).decode("utf-8", errors="replace")
+    prompt = np.frombuffer(args.prompt.encode("utf-8"), np.uint8).astype(np.int64)
+    # VQ decodes with constant-size states; the quadratic baselines recompute over the last 4T bytes
+    forward = model.decoding_forward() if args.attention == "vq" else model
+    text = sample(forward, prompt, args.sample_length, temperature=args.temperature,
+                  context=None if args.attention == "vq" else 4 * args.seq_len, rng=np.random.default_rng(args.seed))
+    summary["sample"] = bytes(np.concatenate([prompt, text]).astype(np.uint8)).decode("utf-8", errors="replace")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for key, value in summary.items():

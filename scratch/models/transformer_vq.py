@@ -15,8 +15,8 @@ One GAU on the residual stream x (B, T, D_m), with s = D_k^{-1/4}:
     "window" unquantized keys, dense causal attention with the same bias up to W (isolates quantization);
     "full"   unquantized keys, bias at all distances (the official quadratic baseline).
 A "layer" of the paper is two GAUs; there is no MLP. Loss = CE + β Σ_GAU l_commit (β = 1e-4); after each
-optimizer step ``update_codebooks`` applies the EMA. ``generate`` decodes VQ models token by token with
-the constant-size state of ``VQDecoder`` (per-token cost independent of the context length).
+optimizer step ``update_codebooks`` applies the EMA. ``decoding_forward`` decodes VQ models token by token
+with the constant-size state of ``VQDecoder`` (per-token cost independent of the context length).
 """
 from __future__ import annotations
 
@@ -177,46 +177,33 @@ class TransformerVQ(Module):
         reports = [u.quantizer.health(u.last_keys, u.last_codes) for u in self.units if u.quantizer is not None]
         return {key: float(np.mean([r[key] for r in reports])) for key in reports[0]} if reports else {}
 
-    def generate(self, prompt: np.ndarray, steps: int, rng: np.random.Generator, temperature: float = 1.0,
-                 context: int = 512) -> np.ndarray:
-        """Sample ``steps`` tokens after ``prompt`` (B, P): (B, P + steps).
+    def decoding_forward(self, batch: int = 1):
+        """A forward for ``scratch.models.lm.sample`` that decodes with constant-size states ("vq" only).
 
-        "vq" feeds tokens one at a time through constant-size decoding states; the other variants
-        recompute the forward over the last ``context`` tokens.
+        Each call feeds only the ids it has not seen (ids (B, t) extend the previous call's) through
+        ``VQDecoder`` states, one token at a time, and returns the logits of the last position as a
+        (B, 1, vocab) Tensor: the per-token cost does not grow with the context.
         """
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
-        tokens = np.asarray(prompt, np.int64)
-        was_training = self.training
-        self.eval()
-        with no_grad():
-            if self.attention == "vq":
-                states = [unit.decoder(len(tokens)) for unit in self.units]
-                logits = None
-                for t in range(tokens.shape[1] + steps):
-                    if t >= tokens.shape[1]:
-                        tokens = np.concatenate([tokens, _sample(logits, temperature, rng)[:, None]], axis=1)
-                    logits = self._step(tokens[:, t], states)
-            else:
-                for _ in range(steps):
-                    logits = self.forward(tokens[:, -context:]).data[:, -1]
-                    tokens = np.concatenate([tokens, _sample(logits, temperature, rng)[:, None]], axis=1)
-        self.train(was_training)
-        return tokens
+        if self.attention != "vq":
+            raise ValueError(f"constant-state decoding needs attention='vq', got {self.attention!r}")
+        states = [unit.decoder(batch) for unit in self.units]
+        seen, logits = 0, None
+
+        def forward(ids: np.ndarray) -> Tensor:
+            nonlocal seen, logits
+            ids = np.asarray(ids)
+            with no_grad():
+                for t in range(seen, ids.shape[1]):
+                    logits = self._step(ids[:, t], states)
+            seen = ids.shape[1]
+            return Tensor(logits[:, None])
+        return forward
 
     def _step(self, ids: np.ndarray, states: list[VQDecoder]) -> np.ndarray:
         x = self.embedding.weight.data[ids]
         for unit, state in zip(self.units, states):
             x = unit.step(x, state)
         return self.head(self.final_norm(Tensor(x))).data
-
-
-def _sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """One draw per row of softmax(logits / temperature)."""
-    z = logits / temperature
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    return np.array([rng.choice(p.shape[1], p=row) for row in p])
 
 
 class AuxiliaryLoss(Function):

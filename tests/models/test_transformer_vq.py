@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, no_grad
-from scratch.models.lm import TrainConfig, train_lm
+from scratch.models.lm import TrainConfig, sample, train_lm
 from scratch.models.transformer_vq import TrainingView, TransformerVQ
 from scratch.models.vq import VectorQuantizer
 
@@ -129,13 +129,16 @@ def test_decoding_equals_the_parallel_forward(window):
     np.testing.assert_allclose(steps, parallel, rtol=0, atol=1e-12)
 
 
-def test_generate_appends_tokens_and_is_seeded():
-    for attention in ("vq", "full"):
-        model = tiny(attention)
-        prompt = np.array([[72, 105]])
-        a = model.generate(prompt, 6, np.random.default_rng(0))
-        b = model.generate(prompt, 6, np.random.default_rng(0))
-        assert a.shape == (1, 8) and np.array_equal(a[:, :2], prompt) and np.array_equal(a, b)
+def test_constant_state_sampling_equals_sampling_by_recomputation():
+    model = tiny("vq")
+    model.eval()
+    prompt = np.array([72, 105, 32])
+    for temperature in (0.0, 1.0):
+        by_state = sample(model.decoding_forward(), prompt, 12, temperature=temperature, rng=np.random.default_rng(5))
+        by_forward = sample(model, prompt, 12, temperature=temperature, rng=np.random.default_rng(5))
+        np.testing.assert_array_equal(by_state, by_forward)
+    with pytest.raises(ValueError, match="attention='vq'"):
+        tiny("full").decoding_forward()
 
 
 def test_vq_equals_local_when_every_key_is_in_the_window():
