@@ -78,20 +78,22 @@ def quadrature_table() -> None:
 
 
 def run_or_load(head: str, seed: int, data, args) -> dict:
+    """Train one (head, seed) run, or load it with --resume; the test metrics come from the model."""
     path = args.out / "checkpoints" / f"{head}-seed{seed}.npz"
-    if args.resume and path.is_file():
-        meta = checkpoint.load(path, make_mlp(args.hidden, np.random.default_rng(seed)))
-        print(f"{head} seed {seed}: loaded {path}", file=sys.stderr)
-        return meta
     x_train, y_train, x_test, y_test = data
-    print(f"{head} seed {seed}: training", file=sys.stderr)
-    model, curves = train_head(HEADS[head], x_train, y_train, x_test, y_test, hidden=args.hidden,
-                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=seed)
-    scores, _ = head_scores(model, HEADS[head], x_test)
-    meta = {key: np.asarray(value) for key, value in curves.items()}
-    meta["uniform_zeros"] = uniform_zero_fraction(scores)
-    checkpoint.save(path, model, None, head=head, seed=seed, **meta)
-    return meta
+    if args.resume and path.is_file():
+        model = make_mlp(args.hidden, np.random.default_rng(seed))
+        curves = checkpoint.load(path, model)
+        print(f"{head} seed {seed}: loaded {path}", file=sys.stderr)
+    else:
+        print(f"{head} seed {seed}: training", file=sys.stderr)
+        model, curves = train_head(HEADS[head], x_train, y_train, x_test, y_test, hidden=args.hidden,
+                                   epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=seed)
+        curves = {key: np.asarray(value) for key, value in curves.items()}
+        checkpoint.save(path, model, None, head=head, seed=seed, **curves)
+    scores, probs = head_scores(model, HEADS[head], x_test)
+    return {**curves, "uniform_zeros": uniform_zero_fraction(scores),
+            "overconfidence": float(probs.max(axis=1).mean() - np.mean(probs.argmax(axis=1) == y_test))}
 
 
 def classifier_table(args) -> dict[str, list[dict]]:
@@ -103,14 +105,16 @@ def classifier_table(args) -> dict[str, list[dict]]:
     seeds = f"seeds {args.seed}–{args.seed + args.seeds - 1}"
     print(f"\n## Classifier heads: {args.dataset} {args.n_train}/{args.n_test}, tanh MLP {args.hidden}, "
           f"Adam {args.lr}, batch {args.batch_size}, {args.epochs} epochs, {seeds} (mean ± std)\n")
-    print("| head | test accuracy % | ECE % | final train loss | uniform-noise exact zeros % |\n|---|---|---|---|---|")
+    print("| head | test accuracy % | ECE % | mean confidence − accuracy % | final train loss | "
+          "uniform-noise exact zeros % |\n|---|---|---|---|---|---|")
     for head, runs in results.items():
         acc = np.array([100 * r["test_accuracy"][-1] for r in runs])
         ece = np.array([100 * r["test_ece"][-1] for r in runs])
         loss = np.array([r["train_loss"][-1] for r in runs])
         zeros = np.array([100 * r["uniform_zeros"] for r in runs])
+        over = np.array([100 * r["overconfidence"] for r in runs])
         print(f"| {head} | {acc.mean():.2f} ± {acc.std():.2f} | {ece.mean():.2f} ± {ece.std():.2f} | "
-              f"{loss.mean():.4f} | {zeros.mean():.1f} |")
+              f"{over.mean():+.2f} ± {over.std():.2f} | {loss.mean():.4f} | {zeros.mean():.1f} |")
     print("\nTest accuracy % after each epoch (mean over seeds):\n")
     print("| head | " + " | ".join(str(e + 1) for e in range(args.epochs)) + " |")
     print("|---|" + "---|" * args.epochs)
