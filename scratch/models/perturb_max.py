@@ -50,7 +50,6 @@ SAMPLE_MODES = ("hard", "straight_through", "relaxed")
 # agreement with adaptive quadrature stay below 1e-12 at gaps up to 20 (tests/models).
 TAIL_SPLIT_SIZE = 12
 _CHUNK_ELEMENTS = 1 << 21
-EULER_GAMMA = 0.5772156649015329
 
 Nodes = int | Quadrature | None
 
@@ -92,13 +91,6 @@ def _pairwise(law: str, mu: Array, e: Array, rows: slice) -> tuple[Array, Array]
     return z, log_f
 
 
-def _log_terms(law: str, mu: Array, e: Array, log_w: Array, rows: slice) -> tuple[Array, Array, Array]:
-    """log w_k + S_ki for the classes in ``rows`` (B, c, K), with Z and log F for the backward."""
-    z, log_f = _pairwise(law, mu, e, rows)
-    lw = log_w[:, rows] if log_w.ndim == 3 else log_w
-    return lw + log_f.sum(axis=2), z, log_f
-
-
 def _logsumexp(x: Array, axis: int) -> Array:
     """logsumexp that returns −∞ (not NaN) when every term is −∞ (a class with p = 0 exactly)."""
     top = np.max(x, axis=axis, keepdims=True)
@@ -116,7 +108,7 @@ def log_terms_reference(law: str, mu: Array, e: Array, log_w: Array) -> Array:
     """T_bik = log w_bik + Σ_{j≠i} log F(D_bij + e_bik), (B, n, K): the NumPy definition, in class chunks."""
     out = np.empty((*mu.shape, e.shape[-1]))
     for rows in _chunks(mu, e.shape[-1]):
-        out[:, rows] = _log_terms(law, mu, e, log_w, rows)[0]
+        out[:, rows] = (log_w[:, rows] if log_w.ndim == 3 else log_w) + _pairwise(law, mu, e, rows)[1].sum(axis=2)
     return out
 
 
@@ -161,6 +153,7 @@ def potential_forward(law: str, mu: Array, nodes: Nodes = None, backend: str = "
     Generic rules: Φ = Σ_i Σ_k w_k (μ_i + e_k) e^{S_ki}. The exponential law uses the exact
     Φ = max μ + ∫_0^1 (1 − Π_j(1 − ρ_j u))/u du (a polynomial integrand: max(μ + ε) ≥ max μ and
     P[max > max μ − log u] = 1 − Π_j(1 − ρ_j u)), since its generic integrand holds a log t.
+    ``backend`` as in ``log_terms``.
     """
     if law == "cauchy":
         raise ValueError("the Cauchy law has no mean, so Φ(μ) = E[max(μ + ε)] and the FY loss are undefined")
@@ -207,7 +200,7 @@ class PerturbMaxPotential(Function):
             mu_s = mu.astype(np.float64) / scale
             top = mu_s.max(axis=1, keepdims=True)
             lse = top[:, 0] + np.log(np.sum(np.exp(mu_s - top), axis=1))
-            phi, p = lse + EULER_GAMMA, np.exp(mu_s - lse[:, None])
+            phi, p = lse + np.euler_gamma, np.exp(mu_s - lse[:, None])
         else:
             phi, p = potential_forward(law, mu.astype(np.float64) / scale, nodes)
         ctx.save_for_backward(p)
