@@ -137,7 +137,7 @@ def plots(out: Path, results: dict[str, list[dict]]) -> None:
     for law, p in loser_probability_curves(gaps).items():
         ax.semilogy(gaps, np.where(p > 0, p, np.nan), label=law)
     ax.set(xlabel="gap d = μ_winner − μ_loser", ylabel="p_loser (n = 2)", ylim=(1e-40, 1),
-           title="Perturb-max tails: light noise, light tail")
+           title="p_loser mirrors the right tail of the noise")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "p_loser_vs_gap.png", dpi=120)
