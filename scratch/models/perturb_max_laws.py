@@ -177,6 +177,12 @@ def _legendre_on_unit(size: int) -> tuple[Array, Array]:
     return 0.5 * (x + 1.0), 0.5 * w
 
 
+def _off_diagonal(x: Array) -> Array:
+    """The entries j ≠ i of x (B, n, n): (B, n, n − 1)."""
+    batch, n, _ = x.shape
+    return np.delete(x.reshape(batch, n * n), np.arange(n) * (n + 1), axis=1).reshape(batch, n, n - 1)
+
+
 def pieces_rule(breaks: Array, size: int) -> tuple[Array, Array]:
     """Gauss–Legendre with ``size`` nodes on every piece between consecutive sorted ``breaks`` (..., P+1).
 
@@ -212,8 +218,7 @@ def uniform_rule(mu: Array) -> tuple[Array, Array]:
     """
     n = mu.shape[1]
     gap = np.minimum(mu.max(axis=1, keepdims=True) - mu, 1.0)[..., None]             # (B, n, 1)
-    kinks = np.clip(1.0 + mu[:, None, :] - mu[:, :, None], gap, 1.0)                  # (B, n_i, n_j)
-    kinks = np.delete(kinks.reshape(len(mu), n * n), np.arange(n) * (n + 1), axis=1).reshape(len(mu), n, n - 1)
+    kinks = _off_diagonal(np.clip(1.0 + mu[:, None, :] - mu[:, :, None], gap, 1.0))   # 1 − D_ij, (B, n, n − 1)
     breaks = np.sort(np.concatenate([gap, kinks, np.ones_like(gap)], axis=2), axis=2)
     return pieces_rule(breaks, n // 2 + 1)
 
@@ -240,8 +245,7 @@ def tail_split_rule(law: str, mu: Array, size: int = 12) -> tuple[Array, Array]:
     noise = LAWS[law]
     batch, n = mu.shape
     median = float(noise.ppf(np.array(0.5)))
-    kinks = mu[:, None, :] - mu[:, :, None]                                            # −D_ij, (B, n_i, n_j)
-    kinks = np.delete(kinks.reshape(batch, n * n), np.arange(n) * (n + 1), axis=1).reshape(batch, n, n - 1)
+    kinks = _off_diagonal(mu[:, None, :] - mu[:, :, None])                              # −D_ij, (B, n, n − 1)
     kinks = (kinks[..., None] + _KINK_OFFSETS.get(law, np.zeros(1))).reshape(batch, n, -1)
     with np.errstate(divide="ignore", over="ignore"):
         base = np.concatenate([noise.ppf(_TAIL_BREAKS), noise.isf(_TAIL_BREAKS[-2::-1])])
