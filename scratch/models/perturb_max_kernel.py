@@ -58,23 +58,25 @@ def log_cdf(law: int, z: float) -> float:
 
 
 @njit(cache=True)
-def hazard(law: int, z: float, log_f: float) -> float:
-    """h(z) = f(z)/F(z) of the law with code ``law``, given log F(z); 0 where F(z) = 0."""
-    if log_f == -math.inf:
-        return 0.0
+def hazard(law: int, z: float) -> float:
+    """h(z) = f(z)/F(z) of the law with code ``law``, straight from f and F (no logarithm); 0 where F(z) = 0."""
     if law == 0:
-        return math.exp(-z)
+        return math.exp(-z) if z > -700.0 else 0.0
     if law == 1:
-        return 1.0 / math.expm1(z)
+        return 1.0 / math.expm1(z) if z > 0 else 0.0
     if law == 2:
-        return 1.0 / z if z < 1 else 0.0
+        return 1.0 / z if 0 < z < 1 else 0.0
     if law == 3:
-        return math.exp(-0.5 * z * z - _LOG_2PI_HALF - log_f)
+        if z > -37.0:
+            return math.exp(-0.5 * z * z - _LOG_2PI_HALF) / (0.5 * math.erfc(-z * _SQRT_HALF))
+        u = 1.0 / (z * z)                     # φ/Φ from the asymptotic series of Φ (see _normal_log_cdf)
+        return -z / (1.0 + u * (-1.0 + u * (3.0 + u * (-15.0 + u * 105.0))))
     if law == 4:
         return 1.0 / (1.0 + math.exp(z))
     if law == 5:
-        return 1.0 if z < 0 else 0.5 * math.exp(-z - log_f)
-    return math.exp(-math.log(math.pi * (1.0 + z * z)) - log_f)
+        return 1.0 if z < 0 else 0.5 * math.exp(-z) / (1.0 - 0.5 * math.exp(-z))
+    cdf = math.atan(-1.0 / z) / math.pi if z < 0 else 0.5 + math.atan(z) / math.pi
+    return 1.0 / (math.pi * (1.0 + z * z) * cdf)
 
 
 @njit(cache=True)
@@ -112,7 +114,7 @@ def log_probs_vjp_kernel(law: int, mu: np.ndarray, e: np.ndarray, terms: np.ndar
                 for j in range(n):
                     if j != i:
                         z = mu[b, i] - mu[b, j] + e[b, i, k]
-                        a = grad[b, i] * r * hazard(law, z, log_cdf(law, z))
+                        a = grad[b, i] * r * hazard(law, z)
                         out[b, i] += a
                         out[b, j] -= a
     return out
