@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     def ours(epochs, seed, threads, **options):
         model = Word2Vec(epochs=epochs, seed=seed, threads=threads, **(common | options)).build(vocab)
         start = time.perf_counter()
-        model.train(lambda: chunks)
+        model.fit_chunks(lambda: chunks)
         return model, time.perf_counter() - start
 
     def theirs(epochs, seed, threads, sg, negative):
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
         first = chunks[0]
         warm = [TokenChunk(first.ids[:first.offsets[200]], first.offsets[:201])]
         for threads in sorted(set(args.threads)):  # compile both kernel paths before timing
-            Word2Vec(epochs=1, threads=threads, **common).build(vocab).train(lambda: warm)
+            Word2Vec(epochs=1, threads=threads, **common).build(vocab).fit_chunks(lambda: warm)
         print(f"\nspeed: 1 epoch, raw words/s (ratio ours / gensim in the same run)")
         print(f"{'case':<26}{'threads':>8}{'gensim':>12}{'ours':>12}{'ratio':>8}{'% peak':>8}")
         for label, sg, negative, sampler in SPEED_CASES:

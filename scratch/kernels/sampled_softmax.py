@@ -289,12 +289,14 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
 
 @njit(cache=True)
 def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep, cumulative, log_expected,
-                alpha_start, alpha_end, progress_start, chunk_share, total_words, trace_contexts, trace_samples,
+                alpha_start, alpha_end, progress_start, span, total_words, trace_contexts, trace_samples,
                 trace_alpha, update):
     """Walk lines [first_line, last_line) of a chunk and train on (or, ``update=False``, only trace) their examples.
 
     ``config`` int64: sg, window, right_trim, shrink, pad, cbow_mean, subsampling, K, sampler,
-    exclude_padding, share, remove_hits, use_log_q, loss_kind. Returns (Σ loss, examples, words).
+    exclude_padding, share, remove_hits, use_log_q, loss_kind. The learning rate decays linearly
+    from alpha_start to alpha_end with the progress (progress_start + span · fraction of these lines
+    done) / total_words, span being the words this walk stands for. Returns (Σ loss, examples, words).
     """
     sg, window, right_trim, shrink, pad, cbow_mean = config[0], config[1], config[2], config[3], config[4], config[5]
     subsampling, K, sampler, exclude_padding = config[6], config[7], config[8], config[9]
@@ -319,7 +321,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
         longest = max(longest, offsets[line + 1] - offsets[line])
     tokens = np.empty(longest, dtype=ids.dtype)
     for line in range(first_line, last_line):
-        fraction = (progress_start + chunk_share * words / max(part_words, 1)) / total_words
+        fraction = (progress_start + span * words / max(part_words, 1)) / total_words
         alpha = alpha_start + (alpha_end - alpha_start) * min(fraction, 1.0)
         words += offsets[line + 1] - offsets[line]
         n_tokens = 0
@@ -388,10 +390,10 @@ def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, cu
     """Hogwild: the parts run concurrently and update the shared tables without locks (intended races)."""
     empty_i, empty_f = np.empty((0, 0), np.int64), np.empty(0)
     for p in prange(seeds.shape[0]):
-        share = chunk_words * 1.0
+        # The parts advance together, so each one's progress through its lines stands for the chunk's.
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
-                                         cumulative, log_expected, alpha_start, alpha_end, progress_start, share,
-                                         total_words, empty_i, empty_i, empty_f, True)
+                                         cumulative, log_expected, alpha_start, alpha_end, progress_start,
+                                         chunk_words, total_words, empty_i, empty_i, empty_f, True)
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
 
 
@@ -402,12 +404,11 @@ def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, cumu
     """The deterministic path: one part after the other on the calling thread."""
     done = 0.0
     for p in range(seeds.shape[0]):
-        share = offsets[bounds[p + 1]] - offsets[bounds[p]]
+        span = float(offsets[bounds[p + 1]] - offsets[bounds[p]])
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
                                          cumulative, log_expected, alpha_start, alpha_end, progress_start + done,
-                                         share * 1.0, total_words, trace_contexts, trace_samples, trace_alpha,
-                                         update)
-        done += share
+                                         span, total_words, trace_contexts, trace_samples, trace_alpha, update)
+        done += span
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
 
 

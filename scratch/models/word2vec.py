@@ -237,13 +237,13 @@ class Word2Vec(Module, WordVectorsMixin):
         def chunks() -> Iterable[TokenChunk]:
             return iter_token_chunks(path, self.vocab, self.config.chunk_tokens, drop_unknown=True)
 
-        return self.train(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
+        return self.fit_chunks(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
 
-    def train(self, chunks: Callable[[], Iterable[TokenChunk]], *, start_epoch: int = 0,
+    def fit_chunks(self, chunks: Callable[[], Iterable[TokenChunk]], *, start_epoch: int = 0,
               on_epoch_end: Callable[[Word2Vec, int], None] | None = None, source: str = "corpus") -> Word2Vec:
         """Train on the ``TokenChunk``s that ``chunks()`` yields afresh for each epoch (ids of ``vocab``)."""
         if self.vocab is None:
-            raise ValueError("call build(vocab) or fit(corpus) before train(chunks)")
+            raise ValueError("call build(vocab) or fit(corpus) before fit_chunks(chunks)")
         c = self.config
         epoch_words = float(self.vocab.counts.sum())
         total_words = epoch_words * c.epochs
