@@ -91,11 +91,11 @@ def speed(args, corpus, peak, np):
         c_times, c_files = c_counting(args, text)
     c_times = c_times if c_files else [float("nan")] * 3
     print("\n## counting + shuffling (seconds; ours counts words and pairs in one tokenizing pass)")
-    print(f"{'step':<42}{'ours':>8}{'GloVe C':>9}")
-    print(f"{'vocabulary + co-occurrences (vocab_count, cooccur)':<42}{t_count:>8.2f}{c_times[0] + c_times[1]:>9.2f}")
-    print(f"{'both directions, shuffled (shuffle)':<42}{t_shuffle:>8.2f}{c_times[2]:>9.2f}")
+    print(f"{'step':<52}{'ours':>8}{'GloVe C':>9}")
+    print(f"{'vocabulary + co-occurrences (vocab_count, cooccur)':<52}{t_count:>8.2f}{c_times[0] + c_times[1]:>9.2f}")
+    print(f"{'both directions, shuffled (shuffle)':<52}{t_shuffle:>8.2f}{c_times[2]:>9.2f}")
     total = t_count + t_shuffle
-    print(f"{'total':<42}{total:>8.2f}{sum(c_times):>9.2f}   ours / C = {total / sum(c_times):.2f}")
+    print(f"{'total':<52}{total:>8.2f}{sum(c_times):>9.2f}   ours / C = {total / sum(c_times):.2f}")
     print(f"records (ordered, i != j): ours {rows.size:,}" +
           (f", C {c_records(c_files[1]):,} (diagonal included)" if c_files else ""))
 

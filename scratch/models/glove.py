@@ -138,12 +138,15 @@ class GloVe(_GloVeBase):
         self.output = output
 
     def targets(self, cooccurrence: Cooccurrence) -> np.ndarray:
+        """t_ij = log X_ij per unordered record: ``(U,)``."""
         return np.log(cooccurrence.counts)
 
     def weights(self, cooccurrence: Cooccurrence) -> np.ndarray:
+        """f(X_ij) = min(1, (X_ij / x_max)^alpha) per unordered record: ``(U,)``."""
         return glove_weight(cooccurrence.counts, self.x_max, self.alpha, truncate=True)
 
     def output_vectors(self) -> np.ndarray:
+        """W + C (``output="sum"``, glove.c's ``-model 2``) or W: ``(V, d)``."""
         return self.params.W + self.params.C if self.output == "sum" else self.params.W.copy()
 
 
@@ -170,15 +173,19 @@ class SimplerGloVe(_GloVeBase):
 
     @property
     def shared(self) -> bool:
+        """One vector per word (C is W)."""
         return self.model == "shared"
 
     def targets(self, cooccurrence: Cooccurrence) -> np.ndarray:
+        """t_ij = m_ij, the PMI, per unordered record: ``(U,)``."""
         return cooccurrence.pmi()
 
     def weights(self, cooccurrence: Cooccurrence) -> np.ndarray:
+        """f(X_ij), capped at 1 when ``truncate``, per unordered record: ``(U,)``."""
         return glove_weight(cooccurrence.counts, self.x_max, self.alpha, truncate=self.truncate)
 
     def output_vectors(self) -> np.ndarray:
+        """W (shared), [W, C] (concat, ``(V, 2d)``) or W + C (sum)."""
         W, C = self.params.W, self.params.C
         if self.model == "concat":
             return np.concatenate([W, C], axis=1)
