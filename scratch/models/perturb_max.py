@@ -39,6 +39,7 @@ from .perturb_max_laws import (
     exponential_rule,
     gauss_hermite,
     pieces_rule,
+    tail_split_pieces,
     tail_split_rule,
     uniform_rule,
 )
@@ -72,6 +73,19 @@ def quadrature_rule(law: str, mu: Array, nodes: Nodes = None) -> tuple[Array, Ar
     if law == "normal":
         return _gauss_hermite(nodes or 64)
     return tail_split_rule(law, mu, nodes or TAIL_SPLIT_SIZE)
+
+
+def quadrature_size(law: str, n: int, nodes: Nodes = None) -> int:
+    """K, the number of nodes per (row, class) of ``quadrature_rule`` for n classes (cost O(B·K·n²))."""
+    if isinstance(nodes, Quadrature):
+        return len(nodes.nodes)
+    if law == "exponential":
+        return n // 2 + 1
+    if law == "uniform":
+        return n * (n // 2 + 1)
+    if law == "normal":
+        return nodes or 64
+    return (nodes or TAIL_SPLIT_SIZE) * tail_split_pieces(law, n)
 
 
 def _chunks(mu: Array, size: int) -> list[slice]:

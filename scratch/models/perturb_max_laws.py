@@ -232,6 +232,11 @@ _TAIL_BREAKS = np.concatenate([[0.0], 0.5 * 4.0 ** -np.arange(20, -1, -1)])
 _KINK_OFFSETS = {"cauchy": np.array([-27.0, -9.0, -3.0, -1.0, 0.0, 1.0, 3.0, 9.0, 27.0])}
 
 
+def tail_split_pieces(law: str, n: int) -> int:
+    """Number of panels of ``tail_split_rule`` for n classes: the graded base panels plus the kink cuts."""
+    return 2 * (len(_TAIL_BREAKS) - 1) + (n - 1) * len(_KINK_OFFSETS.get(law, np.zeros(1)))
+
+
 def tail_split_rule(law: str, mu: Array, size: int = 12) -> tuple[Array, Array]:
     """Composite Gauss–Legendre in the probability coordinate, for laws with unbounded support (A.3).
 

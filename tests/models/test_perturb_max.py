@@ -125,6 +125,14 @@ def test_numba_kernel_equals_numpy_reference(law):
         np.testing.assert_allclose(g_nb, g_ref, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("law", ALL_LAWS)
+def test_quadrature_size_counts_the_nodes_of_the_rule(law):
+    for n in (2, 5, 8):
+        for nodes in ((None, 7, crude_grid(law, 16)) if law in ("normal", "logistic", "cauchy") else (None,)):
+            e, log_w = pm.quadrature_rule(law, logits((2, n)), nodes)
+            assert e.shape[-1] == log_w.shape[-1] == pm.quadrature_size(law, n, nodes)
+
+
 def test_chunked_reference_equals_one_chunk(monkeypatch):
     mu = logits((3, 7), seed=4)
     results = []
