@@ -59,7 +59,8 @@ def main(argv=None) -> int:
 
     peak = sgemm_peak_gflops()
     print(f"{machine_summary()}; {args.threads} thread(s); sgemm peak {peak:.1f} GFLOP/s\n")
-    print("| n | B | law | K | fwd+bwd ms | ms per row | × our softmax | ns per B·K·n² element | % peak (nominal) |")
+    print("| n | B | law | K | fwd+bwd ms | ms per row | × our softmax | ns per B·K·n² element | "
+          "% peak (nominal) |")
     print("|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(args.seed)
     for n, batch in zip(args.classes, args.rows):
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
                 torch.log_softmax(mu_t, dim=1).backward(g_t)
 
             t = best_time(torch_step, repeat=args.repeat, min_seconds=0.05)
-            print(f"| {n} | {batch} | softmax (torch) | — | {1e3 * t:.3f} | {1e3 * t / batch:.4f} | {t / soft:.2f} | — | — |")
+            print(f"| {n} | {batch} | softmax (torch) | — | {1e3 * t:.3f} | {1e3 * t / batch:.4f} | "
+                  f"{t / soft:.2f} | — | — |")
         for name in args.laws:
             law, nodes = ("gumbel", 12) if name == "gumbel-quadrature" else (name, None)
             if law == "gumbel" and nodes is None:

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import special
 
 from scratch import checkpoint
 from scratch.datasets import load_mnist
@@ -61,13 +60,15 @@ def reference_tables(draws: int, seed: int) -> None:
 
 def quadrature_table() -> None:
     print("\n## Quadrature accuracy, normal noise: max |p − p_exact| (exact: QUADPACK adaptive)\n")
-    print("| logits | Gauss–Hermite 64 | post's grid K = 64 | grid K = 1024 | midpoint K = 1024 |\n|---|---|---|---|---|")
+    print("| logits | Gauss–Hermite 64 | post's grid K = 64 | grid K = 1024 | midpoint K = 1024 |")
+    print("|---|---|---|---|---|")
     for mu in ([0.0, -1.0], [0.0, -5.0], [0.0, -20.0], [1.0, 0.3, -0.4, 0.0, -1.5],
                [3.0, 1.0, -0.5, -9.0, -17.0], [0.0, -5.0, -12.0, -20.0]):
         mu = np.array(mu)
         exact = adaptive_probs(mu, "normal")
         errors = [np.abs(perturb_max_probs(mu[None], "normal", nodes=rule).data[0] - exact).max()
-                  for rule in (None, crude_grid("normal", 64), crude_grid("normal", 1024), midpoint_grid("normal", 1024))]
+                  for rule in (None, crude_grid("normal", 64), crude_grid("normal", 1024),
+                               midpoint_grid("normal", 1024))]
         print(f"| ({fmt(mu, 1)}) | " + " | ".join(f"{e:.1e}" for e in errors) + " |")
     print("\n| law | max |p − p_exact|, 3 random rows (n = 5, spreads 0.3/1.5/4) |\n|---|---|")
     rng = np.random.default_rng(0)
@@ -156,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", default=",".join(HEADS), help=f"comma-separated subset of {', '.join(HEADS)}")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds per head")
-    parser.add_argument("--seed", type=int, default=0, help="first seed (data sample, initialisation, batches, Monte Carlo)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="first seed (data sample, initialisation, batches, Monte Carlo)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--hidden", type=int, default=64, help="width of the tanh hidden layer")
     parser.add_argument("--batch-size", type=int, default=100)

@@ -62,7 +62,8 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 def make_mlp(hidden: int, rng: np.random.Generator, inputs: int = 28 * 28, classes: int = 10) -> nn.Module:
     """The spec's 2-layer tanh MLP: inputs → hidden → classes."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(inputs, hidden, rng=rng), nn.Tanh(), nn.Linear(hidden, classes, rng=rng))
+    return nn.Sequential(nn.Flatten(), nn.Linear(inputs, hidden, rng=rng), nn.Tanh(),
+                         nn.Linear(hidden, classes, rng=rng))
 
 
 def head_scores(model: nn.Module, head: Head, x: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +98,8 @@ def uniform_zero_fraction(scores: np.ndarray, scale: float = 1.0) -> float:
     return float(np.mean(perturb_max_probs(scores.astype(np.float64), "uniform", scale=scale).data == 0))
 
 
-def monte_carlo_table(mu: np.ndarray, draws: int, seed: int, chunk: int = 200_000) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def monte_carlo_table(mu: np.ndarray, draws: int, seed: int,
+                      chunk: int = 200_000) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For every law: (quadrature p, argmax frequencies over ``draws`` noisy copies of ``mu`` (n,))."""
     table = {}
     for law, noise in LAWS.items():

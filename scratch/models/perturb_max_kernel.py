@@ -32,7 +32,8 @@ def _normal_log_cdf(z: float) -> float:
         return math.log1p(-0.5 * math.erfc(z * _SQRT_HALF))
     if z > -37.0:
         return math.log(0.5 * math.erfc(-z * _SQRT_HALF))
-    # Asymptotic series of Φ(z)·√(2π)·(−z)·e^{z²/2} (relative error < 3e-13 below −37, where erfc nears underflow).
+    # Asymptotic series of Φ(z)·√(2π)·(−z)·e^{z²/2}: relative error < 3e-13 below −37, where erfc
+    # nears underflow.
     u = 1.0 / (z * z)
     return -0.5 * z * z - math.log(-z) - _LOG_2PI_HALF + math.log1p(u * (-1.0 + u * (3.0 + u * (-15.0 + u * 105.0))))
 
