@@ -296,3 +296,20 @@ def test_normal_hazard_equals_density_over_cdf_in_both_tails():
     normal = LAWS["normal"]
     expected = np.exp(normal.log_pdf(z) - normal.log_cdf(z))
     np.testing.assert_allclose(normal.hazard(z), expected, rtol=1e-12, atol=1e-300)
+
+
+def test_normal_slopes_of_spec_a2():
+    """Noise std 2/√π matches softmax's slope of p_loser at a tie (both 1/4), and for unit normal noise
+    the slope of −log p_loser in the gap tends to gap/2 (softmax-CE's saturates at 1)."""
+    def loser_slope(law, gap, scale=1.0, log=False):
+        mu = Tensor(np.array([[gap, 0.0]]), requires_grad=True)
+        out = perturb_max_log_probs(mu, law, scale=scale) if log else perturb_max_probs(mu, law, scale=scale)
+        out[0, 1].backward()
+        return -mu.grad[0, 0]
+
+    assert loser_slope("normal", 0.0, scale=2 / math.sqrt(math.pi)) == pytest.approx(0.25, abs=1e-13)
+    assert loser_slope("gumbel", 0.0) == pytest.approx(0.25, abs=1e-15)
+    for gap in (10.0, 20.0):
+        # −d log Φ_N(−d/√2)/dd = h_N(−d/√2)/√2 = d/2 + 1/d + O(d⁻³)
+        assert loser_slope("normal", gap, log=True) == pytest.approx(gap / 2 + 1 / gap, rel=1e-3)
+    assert loser_slope("gumbel", 20.0, log=True) == pytest.approx(1.0, abs=1e-8)
