@@ -152,13 +152,26 @@ def _unit(state: np.uint64) -> float:
 
 
 @njit(cache=True)
+def bisect_right(cumulative: np.ndarray, u: float) -> int:
+    """First index i with cumulative[i] > u (``np.searchsorted(..., side="right")``, without its overhead)."""
+    lo, hi = 0, cumulative.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if u < cumulative[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
 def _draw(state: np.uint64, sampler: int, low: int, rows: int, cumulative: np.ndarray) -> int:
     """One sampled id: uniform on [low, rows), by the table ``cumulative`` (unigram), or log-uniform."""
     if sampler == 0:
         return low + _below(state, rows - low)
     u = _unit(state)
     if sampler == 1:
-        return min(np.searchsorted(cumulative, u, side="right"), rows - 1)
+        return min(bisect_right(cumulative, u), rows - 1)
     # log-uniform over ranks k = 0..V−1 (id k+1): P(k) = log((k+2)/(k+1)) / log(V+1)
     k = int(math.exp(u * math.log(rows))) - 1
     return min(max(k, 0), rows - 2) + 1

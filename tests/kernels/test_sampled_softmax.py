@@ -262,3 +262,9 @@ def test_hogwild_training_runs_on_two_threads(rng):
     assert all(words == offsets[-1] for _, _, words in results)
     assert np.isfinite(E).all()
     assert results[-1][0] / results[-1][1] < results[0][0] / results[0][1]
+
+
+def test_bisect_right_equals_numpy(rng):
+    cumulative = np.cumsum(rng.dirichlet(np.ones(50)))
+    for u in np.concatenate([rng.uniform(size=200), cumulative[:5], [0.0]]):
+        assert k.bisect_right(cumulative, u) == np.searchsorted(cumulative, u, side="right")
