@@ -1,7 +1,8 @@
 """Perturb-max benchmark, side by side in one run: forward+backward of log p per law vs softmax.
 
 For rows of n = 10, 100, 1000 logits, times log p = perturb_max_log_probs(μ, law) plus its VJP
-(upstream gradient random), next to log_softmax (ours, and torch's when installed). The cost model
+(upstream gradient random), next to log_softmax (ours, and torch's when installed), and for the
+smaller runs next to the vectorised NumPy reference of the same loops. The cost model
 is O(B·K·n²): one log F and one hazard per (row, class i, class j, node k), so the time per such
 element should stay flat across n; the table prints it. K is the node count of the law's rule per
 (row, class): 64 Gauss–Hermite nodes (normal), ⌊n/2⌋ + 1 (exponential), n(⌊n/2⌋ + 1) (uniform),
@@ -33,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                  "laplace", "cauchy", "gumbel-quadrature"])
     p.add_argument("--budget", type=float, default=3e8, help="skip runs with more B·K·n² elements than this")
     p.add_argument("--repeat", type=int, default=3, help="timing rounds (best is kept)")
+    p.add_argument("--reference-budget", type=float, default=2e7,
+                   help="also time the NumPy reference (same math, vectorised) up to this many elements")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -49,6 +52,7 @@ def main(argv=None) -> int:
     from scratch import Tensor
     from scratch.autograd import functional as F
     from scratch.bench.timing import best_time, machine_summary, sgemm_peak_gflops
+    from scratch.models import perturb_max as pm
     from scratch.models.perturb_max import perturb_max_log_probs, quadrature_size
 
     try:
@@ -60,8 +64,8 @@ def main(argv=None) -> int:
     peak = sgemm_peak_gflops()
     print(f"{machine_summary()}; {args.threads} thread(s); sgemm peak {peak:.1f} GFLOP/s\n")
     print("| n | B | law | K | fwd+bwd ms | ms per row | × our softmax | ns per B·K·n² element | "
-          "% peak (nominal) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "% peak (nominal) | NumPy reference ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(args.seed)
     for n, batch in zip(args.classes, args.rows):
         mu_np = rng.normal(size=(batch, n)) * 2.0
@@ -71,12 +75,17 @@ def main(argv=None) -> int:
             mu = Tensor(mu_np, requires_grad=True)
             perturb_max_log_probs(mu, law, nodes=nodes).backward(g)  # log p = −∞ where uniform p = 0
 
+        def reference_step(law, nodes=None):
+            e, log_w = pm.quadrature_rule(law, mu_np, nodes)
+            terms = pm.log_terms(law, mu_np, e, log_w, backend="numpy")
+            pm.log_probs_vjp(law, mu_np, e, terms, pm._logsumexp(terms, axis=2), g, backend="numpy")
+
         def softmax_step():
             mu = Tensor(mu_np, requires_grad=True)
             F.log_softmax(mu).backward(g)
 
         soft = best_time(softmax_step, repeat=args.repeat, min_seconds=0.05)
-        print(f"| {n} | {batch} | softmax (ours) | — | {1e3 * soft:.3f} | {1e3 * soft / batch:.4f} | 1 | — | — |")
+        print(f"| {n} | {batch} | softmax (ours) | — | {1e3 * soft:.3f} | {1e3 * soft / batch:.4f} | 1 | — | — | — |")
         if torch is not None:
             mu_t, g_t = torch.tensor(mu_np, requires_grad=True), torch.tensor(g)
 
@@ -86,7 +95,7 @@ def main(argv=None) -> int:
 
             t = best_time(torch_step, repeat=args.repeat, min_seconds=0.05)
             print(f"| {n} | {batch} | softmax (torch) | — | {1e3 * t:.3f} | {1e3 * t / batch:.4f} | "
-                  f"{t / soft:.2f} | — | — |")
+                  f"{t / soft:.2f} | — | — | — |")
         for name in args.laws:
             law, nodes = ("gumbel", 12) if name == "gumbel-quadrature" else (name, None)
             if law == "gumbel" and nodes is None:
@@ -94,13 +103,17 @@ def main(argv=None) -> int:
             k = quadrature_size(law, n, nodes)
             elements = batch * k * n * n
             if elements > args.budget:
-                print(f"| {n} | {batch} | {name} | {k} | skipped: {elements:.1e} elements > budget | | | | |")
+                print(f"| {n} | {batch} | {name} | {k} | skipped: {elements:.1e} elements > budget | | | | | |")
                 continue
             t = best_time(lambda: step(law, nodes), repeat=args.repeat, min_seconds=0.05, warmup=1)
             ns = 1e9 * t / elements
             pct = 100 * NOMINAL_FLOPS_PER_ELEMENT * elements / t / 1e9 / peak
+            ref = "—"
+            if elements <= args.reference_budget:
+                ref_time = best_time(lambda: reference_step(law, nodes), repeat=args.repeat, min_seconds=0.05)
+                ref = f"{1e3 * ref_time:.1f}"
             print(f"| {n} | {batch} | {name} | {k} | {1e3 * t:.1f} | {1e3 * t / batch:.3f} | {t / soft:.0f} | "
-                  f"{ns:.1f} | {pct:.1f} |")
+                  f"{ns:.1f} | {pct:.1f} | {ref} |")
     return 0
 
 
