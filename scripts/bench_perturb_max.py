@@ -85,7 +85,8 @@ def main(argv=None) -> int:
             F.log_softmax(mu).backward(g)
 
         soft = best_time(softmax_step, repeat=args.repeat, min_seconds=0.05)
-        print(f"| {n} | {batch} | softmax (ours) | — | {1e3 * soft:.3f} | {1e3 * soft / batch:.4f} | 1 | — | — | — |")
+        print(f"| {n} | {batch} | softmax (ours) | — | {1e3 * soft:.3f} | {1e3 * soft / batch:.4f} | 1 | "
+              "— | — | — |")
         if torch is not None:
             mu_t, g_t = torch.tensor(mu_np, requires_grad=True), torch.tensor(g)
 
