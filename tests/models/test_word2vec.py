@@ -60,6 +60,13 @@ def test_masks_remove_hits_and_scale_the_cbow_mean():
     np.testing.assert_allclose(scale, [1 / 2, 1 / 3])
 
 
+def test_module_mode_switches_still_work():
+    model = tiny_model()
+    assert model.eval() is model and model.train() is model
+    assert [name for name, _ in model.named_parameters()] == ["embedding"]
+    assert [name for name, _ in tiny_model(shared=False).named_parameters()] == ["embedding", "output", "bias"]
+
+
 def test_sampling_distributions():
     counts = np.array([0, 16, 1, 1])
     np.testing.assert_allclose(sampling_distribution(counts, "uniform"), [0.25] * 4)
