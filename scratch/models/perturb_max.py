@@ -17,7 +17,7 @@ for fixed-node rules (Gauss–Hermite, the grids) it is exactly the derivative o
 
 The Gumbel law is softmax(μ/s) in closed form. The potential Φ(μ) = E[max_j(μ_j + sε_j)] has
 ∇Φ = p (Danskin), which gives the Fenchel–Young loss Φ(μ) − μ_t with gradient p − onehot(t).
-Cost: O(B·K·n²) time. The default backend is a Numba loop (``perturb_max_kernel``) with O(B·K·n)
+Cost: O(B·K·n²) time. The default backend is a Numba loop (``scratch.kernels.perturb_max``) with O(B·K·n)
 memory; the NumPy reference below (``backend="numpy"``) defines it and works in chunks of classes
 so its (B, c, n, K) temporaries stay bounded.
 """
@@ -32,7 +32,7 @@ import numpy as np
 from ..autograd import Function, Tensor, as_tensor
 from ..autograd import functional as F
 from ..autograd.array_api import check_indices
-from .perturb_max_kernel import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
+from ..kernels.perturb_max import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
 from .perturb_max_laws import (
     LAWS,
     Quadrature,
