@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -75,27 +76,30 @@ def speed(args, corpus, peak, np):
     from scratch.datasets.text import iter_lines, tokenize
     from scratch.kernels.glove import GloVeParams, glove_epoch, glove_weight
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     vocab, cooc = count_corpus(corpus, args.min_count, args.window, "harmonic", args.memory)
     t_count = time.perf_counter() - start
     rng = np.random.default_rng(0)
     rows, cols, values = ordered_records(cooc, np.stack([np.log(cooc.counts), glove_weight(cooc.counts)], 1), rng)
     target, weight = np.ascontiguousarray(values[:, 0]), np.ascontiguousarray(values[:, 1])
     t_shuffle = time.perf_counter() - start - t_count
+    cpu = time.process_time() - cpu
 
     c_files = None
     if args.glove_c is not None:
         text = args.out / "corpus.tok.txt"
         with open(text, "w", encoding="utf-8") as f:
             f.writelines(" ".join(tokens) + "\n" for tokens in map(tokenize, iter_lines(corpus)) if tokens)
-        c_times, c_files = c_counting(args, text)
-    c_times = c_times if c_files else [float("nan")] * 3
+        c_times, c_cpu, c_files = c_counting(args, text)
+    c_times, c_cpu = (c_times, c_cpu) if c_files else ([float("nan")] * 3, float("nan"))
     print("\n## counting + shuffling (seconds; ours counts words and pairs in one tokenizing pass)")
     print(f"{'step':<52}{'ours':>8}{'GloVe C':>9}")
     print(f"{'vocabulary + co-occurrences (vocab_count, cooccur)':<52}{t_count:>8.2f}{c_times[0] + c_times[1]:>9.2f}")
     print(f"{'both directions, shuffled (shuffle)':<52}{t_shuffle:>8.2f}{c_times[2]:>9.2f}")
     total = t_count + t_shuffle
     print(f"{'total':<52}{total:>8.2f}{sum(c_times):>9.2f}   ours / C = {total / sum(c_times):.2f}")
+    print(f"{'CPU time (user + sys), less exposed to other jobs':<52}{cpu:>8.2f}{c_cpu:>9.2f}   ours / C = "
+          f"{cpu / c_cpu:.2f}")
     print(f"records (ordered, i != j): ours {rows.size:,}" +
           (f", C {c_records(c_files[1]):,} (diagonal included)" if c_files else ""))
 
@@ -123,7 +127,8 @@ def speed(args, corpus, peak, np):
 
 
 def c_counting(args, text):
-    """Run vocab_count, cooccur, shuffle; return their times and the (vocab, shuffled records) files."""
+    """Run vocab_count, cooccur, shuffle; return their wall times, their total CPU time (user + sys)
+    and the (vocab, shuffled records) files."""
     vocab, cooc, shuf = (args.out / name for name in ("vocab.txt", "cooccurrence.bin", "cooccurrence.shuf.bin"))
     steps = [
         ([f"{args.glove_c}/vocab_count", "-min-count", str(args.min_count), "-verbose", "0"], text, vocab),
@@ -133,13 +138,16 @@ def c_counting(args, text):
           "-temp-file", str(args.out / "temp_shuffle")], cooc, shuf),
     ]
     times = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for command, source, target in steps:
         with open(source, "rb") as stdin, open(target, "wb") as stdout:
             tick = time.perf_counter()
             subprocess.run(command, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, check=True,
                            cwd=args.out)
             times.append(time.perf_counter() - tick)
-    return times, (vocab, shuf)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return times, cpu, (vocab, shuf)
 
 
 def c_records(path: Path) -> int:
