@@ -165,6 +165,7 @@ def test_bad_corpora(tmp_path):
         Word2Vec().fit(tmp_path / "missing.txt")
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy scalar overflow under NUMBA_DISABLE_JIT
 def test_a_diverging_run_stops_with_a_clear_error(corpus_file):
     with pytest.raises(NonFiniteLossError, match="loss is"):
         Word2Vec(dim=8, min_count=1, alpha=1e30, min_alpha=1e30, init_scale=1e10).fit(corpus_file)
