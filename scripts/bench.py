@@ -28,13 +28,10 @@ def main(argv=None) -> int:
         os.environ[name] = str(args.threads)
     import numpy as np
 
-    from scratch.bench import best_time, engine, machine_summary, sgemm_peak_gflops
+    from scratch.bench import best_time, engine, machine_summary, optional_torch, sgemm_peak_gflops
 
-    try:
-        import torch
-        torch.set_num_threads(args.threads)
-    except ImportError:
-        torch = None
+    torch = optional_torch(args.threads)
+    if torch is None:
         print("torch is not installed: only scratch's own figures are printed", file=sys.stderr)
 
     peak = sgemm_peak_gflops()

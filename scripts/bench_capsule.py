@@ -91,15 +91,11 @@ def main(argv=None) -> None:
     import numpy as np
 
     from scratch import tensor
-    from scratch.bench import best_time, machine_summary, sgemm_peak_gflops
+    from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.kernels.routing import route
     from scratch.models.capsule_nets import build_model
     from scratch.optim import Adam
-    try:
-        import torch
-        torch.set_num_threads(args.threads)
-    except ImportError:
-        torch = None
+    torch = optional_torch(args.threads)
 
     peak = sgemm_peak_gflops()
     print(machine_summary() + (f", torch {torch.__version__}" if torch else ", torch not installed"))

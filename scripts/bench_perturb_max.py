@@ -51,15 +51,11 @@ def main(argv=None) -> int:
 
     from scratch import Tensor
     from scratch.autograd import functional as F
-    from scratch.bench.timing import best_time, machine_summary, sgemm_peak_gflops
+    from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.models import perturb_max as pm
     from scratch.models.perturb_max import perturb_max_log_probs, quadrature_size
 
-    try:
-        import torch
-        torch.set_num_threads(args.threads)
-    except ImportError:
-        torch = None
+    torch = optional_torch(args.threads)
 
     peak = sgemm_peak_gflops()
     print(f"{machine_summary()}; {args.threads} thread(s); sgemm peak {peak:.1f} GFLOP/s\n")

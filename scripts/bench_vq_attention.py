@@ -19,7 +19,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import numpy as np  # noqa: E402
 
 from scratch import Tensor  # noqa: E402
-from scratch.bench import best_time, machine_summary, sgemm_peak_gflops  # noqa: E402
+from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops  # noqa: E402
 from scratch.kernels.vq_attention import VQDecoder, quadratic_vq_attention, vq_attention  # noqa: E402
 
 
@@ -99,11 +99,7 @@ def decode_time(context, args, rng) -> float:
 def main(argv=None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    try:
-        import torch
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
+    torch = optional_torch(1)
     peak = sgemm_peak_gflops()
     lines = [machine_summary(), f"sgemm 2048² peak, 1 thread: {peak:.1f} GFLOP/s",
              f"B=1, D_k={args.d_k}, D_v={args.d_v}, L=W={args.block}, S={args.codebook_size}, float32; µs per token",

@@ -132,7 +132,7 @@ def main(argv=None) -> int:
         warm = [TokenChunk(first.ids[:first.offsets[200]], first.offsets[:201])]
         for threads in sorted(set(args.threads)):  # compile both kernel paths before timing
             Word2Vec(epochs=1, threads=threads, **common).build(vocab).fit_chunks(lambda: warm)
-        print(f"\nspeed: 1 epoch, raw words/s (ratio ours / gensim in the same run)")
+        print("\nspeed: 1 epoch, raw words/s (ratio ours / gensim in the same run)")
         print(f"{'case':<26}{'threads':>8}{'gensim':>12}{'ours':>12}{'ratio':>8}{'% peak':>8}")
         speed_cases = [c for c in SPEED_CASES if args.speed_cases is None or any(s in c[0] for s in args.speed_cases)]
         for label, sg, negative, sampler in speed_cases:

@@ -59,3 +59,13 @@ def machine_summary() -> str:
         pass
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
             f"Numba {numba.__version__}")
+
+
+def optional_torch(threads: int):
+    """The torch module with ``threads`` intra-op threads, or None when torch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
