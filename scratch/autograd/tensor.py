@@ -100,7 +100,7 @@ class Tensor:
         if g.shape != self.shape:
             raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {self.shape}")
         if self.grad is None:
-            self.grad = np.array(g, dtype=self.dtype, copy=True)
+            self.grad = np.array(g, dtype=self.dtype, order="C")  # C order: optimizers stream it beside C-order state
         else:
             self.grad += g
 

@@ -61,17 +61,21 @@ class Adam(Optimizer):
         elif lam:
             g = grad + lam * theta
         m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+        t += 1
+        # torch's arrangement of the same equations, with fewer passes over the arrays:
+        # θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
-        v += (1 - beta2) * g * g
-        t += 1
-        m_hat = m / per_row(1 - beta1**t, theta)
-        v_hat = v / per_row(1 - beta2**t, theta)
-        denominator = np.sqrt(v_hat, out=v_hat)
+        scratch = np.multiply(g, g)
+        scratch *= 1 - beta2
+        v += scratch
+        denominator = np.sqrt(v, out=scratch)
+        denominator /= per_row(np.sqrt(1 - beta2**t), theta)
         denominator += self.eps
-        theta -= self.lr * m_hat / denominator
-
+        step = np.divide(m, denominator, out=denominator)
+        step *= per_row(self.lr / (1 - beta1**t), theta)
+        theta -= step
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``:
