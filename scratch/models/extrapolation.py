@@ -1,0 +1,82 @@
+"""The length-extrapolation experiment of spec Part B (B.5): train at length N, evaluate at N … 8N.
+
+Each training variant is a ``TransformerConfig`` change; each inference variant is a set of keyword
+arguments of ``TransformerLM.forward`` applied to a trained model without retraining:
+
+    full          the model as trained, over all T keys (direct extrapolation)
+    window        the "super-baseline" of part 7: every layer sees only its last N keys
+    log_n_clip    log n†: q_i · max(1, log_N(i + 1)) (part 11), full attention
+    rerope        ReRoPE with w = N/2 (part 12), and ``rerope+log_n_clip`` with log n† added
+    leaky_rerope  Leaky ReRoPE with w = N/2, k = 16
+
+Every (training variant, inference variant, length) cell reports next-token accuracy and loss on
+fixed held-out windows (``natural``), and accuracy on the second half of "u ‖ u" windows (``copy``),
+which is far above the natural accuracy only for a model that copies across distance T/2.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .lm import evaluate_lm, evaluation_windows, repeated_windows
+from .transformer import TransformerConfig, TransformerLM
+
+TRAINING_VARIANTS: dict[str, dict] = {
+    "rope": {"position": "rope"},
+    "rope_log_n": {"position": "rope", "log_n": True},
+    "nope": {"position": "nope"},
+    "sinusoidal": {"position": "sinusoidal"},
+    "alibi": {"position": "alibi"},
+    "kerple_log": {"position": "kerple_log"},
+    "kerple_power": {"position": "kerple_power"},
+    "sandwich": {"position": "sandwich"},
+    "xpos": {"position": "xpos"},
+    "hwfa": {"position": "rope", "hwfa_window": None},
+}
+
+
+def hwfa_window(train_len: int, layers: int, alpha: float = 0.75) -> int:
+    """The largest w with receptive field (w − 1)(L − 1) + 1 ≤ α N (spec part 9), at least 2."""
+    return max(2, int((alpha * train_len - 1) // max(layers - 1, 1)) + 1)
+
+
+def training_config(base: TransformerConfig, variant: str) -> TransformerConfig:
+    """``base`` with the changes of a named training variant."""
+    if variant not in TRAINING_VARIANTS:
+        raise ValueError(f"variant must be one of {tuple(TRAINING_VARIANTS)}, got {variant!r}")
+    changes = dict(TRAINING_VARIANTS[variant])
+    if "hwfa_window" in changes:
+        changes["hwfa_window"] = hwfa_window(base.train_len, base.layers)
+    return replace(base, **changes)
+
+
+def inference_variants(config: TransformerConfig) -> dict[str, dict]:
+    """The inference variants that apply to a trained configuration, as forward keyword arguments."""
+    n = config.train_len
+    variants = {"full": {}, "window": {"window": n}}
+    if config.position in ("rope", "xpos"):
+        variants["log_n_clip"] = {"log_n_clip": True}
+        variants["rerope"] = {"rerope": n // 2}
+        variants["rerope+log_n_clip"] = {"rerope": n // 2, "log_n_clip": True}
+        variants["leaky_rerope"] = {"rerope": n // 2, "leaky_k": 16.0}
+    return variants
+
+
+def evaluate_extrapolation(model: TransformerLM, val: np.ndarray, lengths: list[int], windows: int,
+                           seed: int = 0) -> dict[str, dict[int, dict[str, float]]]:
+    """results[inference variant][T] = natural accuracy/loss/bits/tail_loss and copy accuracy/loss."""
+    model.eval()
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    texts = {t: (evaluation_windows(val, t, windows, seed), repeated_windows(val, t, windows, seed))
+             for t in lengths}
+    for name, kwargs in inference_variants(model.config).items():
+        results[name] = {}
+        for t, ((x, y), (xc, yc)) in texts.items():
+            def forward(ids, kwargs=kwargs):
+                return model(ids, **kwargs)
+            row = evaluate_lm(forward, x, y, tail=model.config.train_len)
+            copy = evaluate_lm(forward, xc, yc, score_from=t // 2)
+            row.update(copy_accuracy=copy["accuracy"], copy_loss=copy["loss"])
+            results[name][t] = row
+    return results
