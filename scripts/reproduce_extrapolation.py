@@ -1,31 +1,43 @@
 """Length extrapolation (spec Part B, B.5): train byte-level LMs at length N, evaluate at N, 2N, 4N, 8N.
 
-For every training variant (RoPE, RoPE + log-n, NoPE, sinusoidal, ALiBi, KERPLE, Sandwich, XPOS,
-HWFA) and seed, trains a small Transformer on the shipped English text, then evaluates each inference
-variant that applies (full attention, the window super-baseline, log n†, ReRoPE, Leaky ReRoPE) on
-fixed held-out windows: next-byte accuracy, loss in bits per byte, and the accuracy on the second
-half of "u ‖ u" windows (the copy test). Runs already finished under --out are reused, so the
-script can be re-run (or run in parallel on disjoint --variants) and then once more to tabulate.
+For every training variant (RoPE, RoPE + log-n, NoPE, sinusoidal, ALiBi, KERPLE log/power, Sandwich,
+XPOS, HWFA) and seed, trains a small Transformer on the shipped English text (or ``--corpus stdlib``,
+the spec's pilot corpus, or a text file), then evaluates each inference variant that applies (full
+attention, the window super-baseline, log n†, ReRoPE, Leaky ReRoPE) on fixed held-out windows:
+next-byte accuracy, loss in bits per byte, and the accuracy on the second half of "u ‖ u" windows
+(the copy test). ``--copy-fraction f`` trains on the copy-rich mix (a share f of every batch made of
+periodic copies of text spans, ``scratch.datasets.lm.copy_mix_batches``).
+
+Runs already finished under --out are reused (one --out holds one setting: a cached run whose
+settings differ is an error), so the script can be re-run on more variants or seeds and then once
+more to tabulate. Prints a markdown table (mean ± half-range over seeds) and a text chart, and
+writes table.md, chart.txt and extrapolation.png (with matplotlib) under --out.
 
     python scripts/reproduce_extrapolation.py                         # all variants, seeds 0 1
     python scripts/reproduce_extrapolation.py --variants rope alibi --seeds 0 --steps 300
+    python scripts/reproduce_extrapolation.py --variants rope hwfa --copy-fraction 0.5 --out runs/copy
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from scratch import checkpoint
-from scratch.datasets.lm import load_text_bytes, train_val_split
-from scratch.models.extrapolation import TRAINING_VARIANTS, evaluate_extrapolation, training_config
+from scratch.datasets.lm import lm_corpus_split
+from scratch.models.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, seed_summary, text_chart,
+                                          training_config)
 from scratch.models.lm import TrainConfig, train_lm
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
-DEFAULT_VARIANTS = ["rope", "rope_log_n", "alibi", "kerple_log", "sandwich", "xpos", "hwfa", "nope", "sinusoidal"]
+DEFAULT_VARIANTS = ["rope", "rope_log_n", "alibi", "kerple_log", "kerple_power", "sandwich", "xpos", "hwfa", "nope",
+                    "sinusoidal"]
+SETTINGS = ("corpus", "dim", "layers", "heads", "ffn_dim", "norm", "postnorm", "activation", "seq_len", "batch_size",
+            "steps", "lr", "final_lr", "warmup", "clip", "weight_decay", "copy_fraction", "eval_windows", "multiples")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,7 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(TRAINING_VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--seed", type=int, default=None, help="shorthand for --seeds SEED")
-    parser.add_argument("--corpus", type=Path, default=None, help="text file (default: the shipped English corpus)")
+    parser.add_argument("--corpus", default=None,
+                        help="'stdlib' (the spec's pilot corpus) or a text file (default: the shipped English corpus)")
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--heads", type=int, default=4)
@@ -49,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--clip", type=float, default=1.0)
     parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--copy-fraction", type=float, default=0.0,
+                        help="share of each training batch made of copy rows (the copy-rich mix)")
     parser.add_argument("--multiples", nargs="+", type=int, default=[1, 2, 4, 8], help="test lengths as multiples of N")
     parser.add_argument("--eval-windows", type=int, default=48)
     parser.add_argument("--out", type=Path, default=Path("runs/extrapolation"))
@@ -60,9 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, val: np.ndarray) -> dict:
     """Train (or reuse) one variant and seed and evaluate it; the result is cached as JSON under --out."""
+    settings = {name: getattr(args, name) for name in SETTINGS}
     result_path = args.out / f"{variant}_seed{seed}.json"
     if result_path.exists():
-        return json.loads(result_path.read_text())
+        result = json.loads(result_path.read_text())
+        if result.get("settings", settings) != settings:
+            raise ValueError(f"{result_path} was made with other settings ({result['settings']}); use another --out")
+        return result
     base = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
                              norm=args.norm, prenorm=not args.postnorm, activation=args.activation,
                              train_len=args.seq_len)
@@ -70,82 +89,100 @@ def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, va
     model = TransformerLM(config, rng=np.random.default_rng(seed))
     train_config = TrainConfig(seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
                                final_lr=args.final_lr, warmup=args.warmup, clip=args.clip,
-                               weight_decay=args.weight_decay, seed=seed)
+                               weight_decay=args.weight_decay, seed=seed, copy_fraction=args.copy_fraction)
     path = args.out / f"{variant}_seed{seed}.npz"
     done = path.exists() and checkpoint.load(path)["step"] >= args.steps
     print(f"[{variant} seed {seed}] {config}", file=sys.stderr)
+    start = time.perf_counter()
     if done:
         checkpoint.load(path, model)
     else:
         train_lm(model, train, train_config, checkpoint_path=path, resume=path.exists())
+    train_seconds = time.perf_counter() - start
     lengths = [m * args.seq_len for m in args.multiples]
     results = evaluate_extrapolation(model, val, lengths, args.eval_windows)
-    result = {"variant": variant, "seed": seed, "parameters": model.num_parameters(), "results": results}
+    result = {"variant": variant, "seed": seed, "parameters": model.num_parameters(), "settings": settings,
+              "train_seconds": None if done else train_seconds, "results": results}
     result_path.write_text(json.dumps(result, indent=1))
     return json.loads(result_path.read_text())
 
 
 def table(runs: list[dict], lengths: list[int]) -> str:
-    """Markdown: one row per (training, inference) variant, accuracy % (bits/byte) per length, then copy accuracy."""
-    header = ("| training | inference | seeds | " + " | ".join(f"T={t}" for t in lengths) + " | "
-              + " | ".join(f"copy T={t}" for t in lengths) + " |")
-    lines = [header, "|" + "---|" * (3 + 2 * len(lengths))]
-    by_variant: dict[str, list[dict]] = {}
-    for r in runs:
-        by_variant.setdefault(r["variant"], []).append(r)
-    for variant, group in by_variant.items():
-        for inference in group[0]["results"]:
-            cells = [variant, inference, str(len(group))]
-            for key in ("natural", "copy"):
-                for t in lengths:
-                    rows = [g["results"][inference][str(t)] for g in group]
-                    if key == "natural":
-                        acc = np.mean([r["accuracy"] for r in rows])
-                        cells.append(f"{100 * acc:.1f} ({np.mean([r['bits'] for r in rows]):.2f})")
-                    else:
-                        cells.append(f"{100 * np.mean([r['copy_accuracy'] for r in rows]):.1f}")
-            lines.append("| " + " | ".join(cells) + " |")
+    """Markdown: one row per (training, inference) variant; accuracy % mean ± half-range over seeds
+    (bits/byte mean) per length, then copy accuracy % per length."""
+    accuracy, bits = seed_summary(runs, "accuracy"), seed_summary(runs, "bits")
+    copy = seed_summary(runs, "copy_accuracy")
+    seeds = {key: sum(r["variant"] == key[0] for r in runs) for key in accuracy}
+    lines = ["| training | inference | seeds | " + " | ".join(f"T={t}" for t in lengths) + " | "
+             + " | ".join(f"copy T={t}" for t in lengths) + " |", "|" + "---|" * (3 + 2 * len(lengths))]
+    for key, per_length in accuracy.items():
+        cells = [*key, str(seeds[key])]
+        cells += [f"{100 * per_length[t][0]:.1f}±{100 * per_length[t][1]:.1f} ({bits[key][t][0]:.2f})" for t in lengths]
+        cells += [f"{100 * copy[key][t][0]:.1f}" for t in lengths]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def plot(runs: list[dict], lengths: list[int], path: Path) -> None:
+def chart(runs: list[dict], lengths: list[int]) -> str:
+    """Text charts of mean accuracy %, bits/byte and copy accuracy % against the test length."""
+    columns = [f"T={t}" for t in lengths]
+    parts = []
+    for metric, name, scale, fmt in (("accuracy", "accuracy %", 100, ".1f"), ("bits", "loss, bits/byte", 1, ".2f"),
+                                     ("copy_accuracy", "copy accuracy % (second half of u‖u)", 100, ".1f")):
+        summary = seed_summary(runs, metric)
+        rows = {f"{v} / {i}": [scale * per_length[t][0] for t in lengths] for (v, i), per_length in summary.items()}
+        values = [x for row in rows.values() for x in row]
+        lo, hi = np.floor(min(values)), np.ceil(max(values))
+        hi = hi if hi > lo else lo + 1
+        parts.append(f"{name}, bars from {lo:g} to {hi:g}\n" + text_chart(rows, columns, lo, hi, fmt=fmt))
+    return "\n\n".join(parts)
+
+
+def plot(runs: list[dict], lengths: list[int], path: Path) -> bool:
+    """Accuracy, bits/byte and copy accuracy against T per (training, inference) variant; False without matplotlib."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    curves: dict[str, list[list[dict]]] = {}
-    for r in runs:
-        for inference, cells in r["results"].items():
-            if inference in ("full", "window") or r["variant"] in ("rope", "rope_log_n"):
-                curves.setdefault(f"{r['variant']} / {inference}", []).append(cells)
-    for label, group in curves.items():
-        for ax, key in zip(axes, ("accuracy", "bits")):
-            ax.plot(lengths, [np.mean([g[str(t)][key] for g in group]) for t in lengths], marker="o", label=label)
-    for ax, name in zip(axes, ("next-byte accuracy", "loss (bits/byte)")):
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    for ax, (metric, name) in zip(axes, (("accuracy", "next-byte accuracy"), ("bits", "loss (bits/byte)"),
+                                         ("copy_accuracy", "copy accuracy (second half of u‖u)"))):
+        for (variant, inference), per_length in seed_summary(runs, metric).items():
+            style = "-" if inference == "full" else "--" if inference == "window" else ":"
+            ax.plot(lengths, [per_length[t][0] for t in lengths], style, marker="o", label=f"{variant} / {inference}")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("test length T")
         ax.set_ylabel(name)
-    axes[1].legend(fontsize=6, ncol=2)
+    axes[2].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    train, val = train_val_split(load_text_bytes(args.corpus))
+    train, val, corpus = lm_corpus_split(args.corpus)
     runs = [run(args, variant, seed, train, val) for variant in args.variants for seed in args.seeds]
     lengths = [m * args.seq_len for m in args.multiples]
-    text = table(runs, lengths)
+    text, drawing = table(runs, lengths), chart(runs, lengths)
     (args.out / "table.md").write_text(text + "\n")
-    plot(runs, lengths, args.out / "extrapolation.png")
-    print(f"byte-level LM, d={args.dim}, {args.layers} layers, {args.heads} heads, N={args.seq_len}, "
-          f"{args.steps} steps of {args.batch_size}×{args.seq_len} bytes, {runs[0]['parameters']:,} parameters; "
-          f"accuracy % (bits/byte) on {args.eval_windows} held-out windows per length, copy = second half of u‖u")
+    (args.out / "chart.txt").write_text(drawing + "\n")
+    plotted = plot(runs, lengths, args.out / "extrapolation.png")
+    seconds = [r["train_seconds"] for r in runs if r.get("train_seconds")]
+    print(f"byte-level LM on {corpus}; d={args.dim}, {args.layers} layers, {args.heads} heads, N={args.seq_len}, "
+          f"{args.steps} steps of {args.batch_size}×{args.seq_len} bytes, copy fraction {args.copy_fraction}, "
+          f"{runs[0]['parameters']:,} parameters"
+          + (f", {np.mean(seconds):.0f} s of training per model" if seconds else "")
+          + f"; accuracy % (bits/byte) on {args.eval_windows} held-out windows per length, "
+          f"copy = second half of u‖u")
     print(text)
+    print()
+    print(drawing)
+    if plotted:
+        print(f"plot: {args.out / 'extrapolation.png'}")
     return 0
 
 

@@ -1,13 +1,18 @@
 """Language-model token streams: a corpus as bytes or characters, a train/validation split, and batches.
 
 A stream is a 1-D integer array ``data``; a batch pairs inputs ``x = data[s : s + T]`` with targets
-``y = data[s + 1 : s + T + 1]`` (the next token at every position).
+``y = data[s + 1 : s + T + 1]`` (the next token at every position). ``copy_mix_batches`` replaces a
+fraction of those windows by periodic copies of a span of the stream (the copy-rich training set of
+spec B.5); ``stdlib_source_bytes`` is the spec's pilot corpus, read from the running interpreter.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import sysconfig
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -70,6 +75,84 @@ def random_batches(data: np.ndarray, batch_size: int, seq_len: int,
     starts = rng.integers(0, data.size - seq_len, size=batch_size)
     window = starts[:, None] + np.arange(seq_len)
     return data[window].astype(np.int64), data[window + 1].astype(np.int64)
+
+
+def copy_mix_batches(data: np.ndarray, batch_size: int, seq_len: int, rng: np.random.Generator,
+                     copy_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``random_batches`` with the first ``k = round(copy_fraction · batch_size)`` rows replaced by copies.
+
+    A copy row takes a span s = data[a : a + L] of the stream itself, with L uniform on
+    {⌈N/4⌉, …, ⌊N/2⌋} (N = ``seq_len``) and a uniform, and tiles it: z = s ‖ s ‖ s ‖ … cut to N + 1
+    tokens, x = z[:N], y = z[1:N + 1]. Every target from position L − 1 on is then the token L back
+    in the input (z_{t+1} = z_{t+1−L}), predictable by copying across the distance L.
+
+    Why this form: it is the training-time version of the copy test (``scratch.models.lm.repeated_windows``:
+    u ‖ u for a held-out window u of length T/2, no separator), so what is learned transfers to it —
+    with L = N/2 a copy row *is* that test at T = N on training text. Text spans (not random bytes)
+    keep the symbol statistics of natural text, so the copy rows teach "look up the earlier
+    occurrence" rather than a new alphabet; no separator byte is added because the test has none.
+    Varying L over [N/4, N/2] keeps the copy distance from being one fixed offset that a purely
+    positional head could learn. The rows are drawn after the natural batch from the same generator,
+    so ``copy_fraction = 0`` returns exactly ``random_batches(data, batch_size, seq_len, rng)``.
+
+    data ``(n,)`` int  ->  x, y ``(batch_size, seq_len)`` int64.
+    """
+    if not 0 <= copy_fraction <= 1:
+        raise ValueError(f"copy_fraction must be in [0, 1], got {copy_fraction!r}")
+    x, y = random_batches(data, batch_size, seq_len, rng)
+    copies = int(round(copy_fraction * batch_size))
+    if copies == 0:
+        return x, y
+    if seq_len < 2:
+        raise ValueError(f"copy rows need seq_len ≥ 2, got {seq_len}")
+    data = _stream(data)
+    periods = rng.integers(-(-seq_len // 4), seq_len // 2 + 1, size=copies)
+    starts = rng.integers(0, data.size - periods + 1)
+    t = np.arange(seq_len + 1)
+    z = data[starts[:, None] + t % periods[:, None]].astype(np.int64)
+    x[:copies], y[:copies] = z[:, :-1], z[:, 1:]
+    return x, y
+
+
+def stdlib_source_bytes() -> tuple[np.ndarray, str]:
+    """The pilot corpus of spec B.5: the top-level ``*.py`` files of the running interpreter's standard
+    library (``sysconfig.get_paths()["stdlib"]``), sorted by name and concatenated, bytes > 127 → ``?``.
+
+    Returns the ``(n,)`` uint8 stream and its SHA-256 (hex), which identifies the Python version's text.
+    """
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(root.glob("*.py"))
+    if not files:
+        raise FileNotFoundError(f"no *.py files in the standard library directory {root}")
+    data = np.frombuffer(b"".join(f.read_bytes() for f in files), dtype=np.uint8).copy()
+    data[data > 127] = ord("?")
+    return data, hashlib.sha256(data.tobytes()).hexdigest()
+
+
+def head_tail_split(data: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``1 − val_fraction`` of a stream for training, the rest for validation (the pilot's split)."""
+    data = _stream(data)
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    cut = data.size - int(round(data.size * val_fraction))
+    return data[:cut], data[cut:]
+
+
+def lm_corpus_split(corpus: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Train and validation byte streams of a corpus, and a one-line description of it.
+
+    ``None``: the shipped English text, split by ``train_val_split`` (last 5% of each of 20 blocks
+    held out); ``"stdlib"``: ``stdlib_source_bytes`` split by ``head_tail_split`` (first 90% / last
+    10%, the pilot's setting of spec B.5); any other value: a text file, split like the default.
+    """
+    if corpus is not None and str(corpus) == "stdlib":
+        data, digest = stdlib_source_bytes()
+        train, val = head_tail_split(data)
+        return train, val, f"stdlib *.py of {sysconfig.get_paths()['stdlib']}, {data.size:,} bytes, sha256 {digest}"
+    data = load_text_bytes(corpus)
+    train, val = train_val_split(data)
+    name = "the shipped English corpus" if corpus is None else str(corpus)
+    return train, val, f"{name}, {data.size:,} bytes, sha256 {hashlib.sha256(data.tobytes()).hexdigest()}"
 
 
 def sequential_batches(data: np.ndarray, batch_size: int, seq_len: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -12,6 +12,8 @@ arguments of ``TransformerLM.forward`` applied to a trained model without retrai
 Every (training variant, inference variant, length) cell reports next-token accuracy and loss on
 fixed held-out windows (``natural``), and accuracy on the second half of "u ‖ u" windows (``copy``),
 which is far above the natural accuracy only for a model that copies across distance T/2.
+``seed_summary`` reduces runs over seeds to mean and spread, ``text_chart`` draws a metric per test
+length as fixed-width bars (for a README or a terminal without matplotlib).
 """
 from __future__ import annotations
 
@@ -80,3 +82,41 @@ def evaluate_extrapolation(model: TransformerLM, val: np.ndarray, lengths: list[
             row.update(copy_accuracy=copy["accuracy"], copy_loss=copy["loss"])
             results[name][t] = row
     return results
+
+
+def seed_summary(runs: list[dict], metric: str) -> dict[tuple[str, str], dict[int, tuple[float, float]]]:
+    """Mean and spread (half the range, max − min over 2) of ``metric`` over the seeds of each variant.
+
+    ``runs``: dicts with ``"variant"`` and ``"results"[inference][T][metric]`` (T as int or str,
+    as after a JSON round trip) → summary[(variant, inference)][T] = (mean, spread), in run order.
+    """
+    groups: dict[tuple[str, str], dict[int, list[float]]] = {}
+    for run in runs:
+        for inference, cells in run["results"].items():
+            for t, row in cells.items():
+                groups.setdefault((run["variant"], inference), {}).setdefault(int(t), []).append(row[metric])
+    return {key: {t: (float(np.mean(v)), float(np.ptp(v)) / 2) for t, v in per_length.items()}
+            for key, per_length in groups.items()}
+
+
+def text_chart(rows: dict[str, list[float]], columns: list[str], lo: float, hi: float, width: int = 12,
+               fmt: str = ".1f") -> str:
+    """A fixed-width bar chart: one line per row label, one bar per column, value v drawn as
+    (v − lo)/(hi − lo) · ``width`` cells in eighth blocks (clipped to [0, width]), followed by the
+    values formatted with ``fmt``."""
+    if not hi > lo or width < 1:
+        raise ValueError(f"need hi > lo and width ≥ 1, got lo={lo!r}, hi={hi!r}, width={width!r}")
+    eighths = " ▏▎▍▌▋▊▉"
+    label_width = max(map(len, rows), default=0)
+
+    def bar(value: float) -> str:
+        cells = int(round(min(max((value - lo) / (hi - lo), 0.0), 1.0) * width * 8))
+        return ("█" * (cells // 8) + (eighths[cells % 8] if cells % 8 else "")).ljust(width)
+
+    lines = [" " * label_width + " | " + " | ".join(c.ljust(width) for c in columns) + " |"]
+    for label, values in rows.items():
+        if len(values) != len(columns):
+            raise ValueError(f"row {label!r} has {len(values)} values for {len(columns)} columns")
+        lines.append(label.ljust(label_width) + " | " + " | ".join(bar(v) for v in values) + " | "
+                     + " ".join(format(v, fmt) for v in values))
+    return "\n".join(lines)

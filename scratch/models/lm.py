@@ -1,7 +1,8 @@
 """Training, evaluation and sampling for any causal language model: ids (B, T) → logits (B, T, V).
 
 Training minimises the mean next-token cross-entropy ℓ = −(1/BT) Σ log p(y_bt | x_b,≤t) on random
-windows of the training stream (``scratch.datasets.lm.random_batches``) with AdamW, a warm-up +
+windows of the training stream (``scratch.datasets.lm.random_batches``; with ``copy_fraction > 0`` that
+share of each batch is replaced by copy rows, ``copy_mix_batches``) with AdamW, a warm-up +
 cosine learning-rate schedule and gradient clipping by global norm. The batches of step s come from
 the generator seeded (seed, s), so a run resumed from a checkpoint sees exactly the batches it
 would have seen without the interruption.
@@ -24,7 +25,7 @@ import numpy as np
 from .. import checkpoint
 from ..autograd import Tensor, no_grad
 from ..autograd import functional as F
-from ..datasets.lm import random_batches
+from ..datasets.lm import copy_mix_batches, random_batches
 from ..optim import AdamW, clip_grad_norm, warmup_cosine
 from ..progress import Progress, check_finite
 
@@ -46,6 +47,7 @@ class TrainConfig:
     clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 200
+    copy_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("seq_len", "batch_size", "steps", "checkpoint_every"):
@@ -58,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"need 0 < final_lr ≤ lr, got lr={self.lr!r}, final_lr={self.final_lr!r}")
         if not self.clip > 0 or self.weight_decay < 0:
             raise ValueError(f"clip must be > 0 and weight_decay ≥ 0, got {self.clip!r}, {self.weight_decay!r}")
+        if not 0 <= self.copy_fraction <= 1:
+            raise ValueError(f"copy_fraction must be in [0, 1], got {self.copy_fraction!r}")
 
 
 def lm_loss(logits: Tensor, targets: np.ndarray) -> Tensor:
@@ -85,7 +89,8 @@ def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: 
     for step in range(start, config.steps):
         optimizer.lr = warmup_cosine(step, warmup=config.warmup, total=config.steps, peak_lr=config.lr,
                                      final_lr=config.final_lr)
-        x, y = random_batches(train, config.batch_size, config.seq_len, np.random.default_rng([config.seed, step]))
+        x, y = copy_mix_batches(train, config.batch_size, config.seq_len, np.random.default_rng([config.seed, step]),
+                                config.copy_fraction)
         loss = lm_loss(model(x), y)
         value = check_finite(loss.item(), step + 1)
         optimizer.zero_grad()

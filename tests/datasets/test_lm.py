@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from scratch.datasets import (char_vocab, load_text, load_text_bytes, random_batches, sequential_batches,
-                              train_val_split)
+from scratch.datasets import (char_vocab, copy_mix_batches, head_tail_split, load_text, load_text_bytes,
+                              random_batches, sequential_batches, stdlib_source_bytes, train_val_split)
 
 
 def test_default_corpus_as_bytes():
@@ -63,3 +63,47 @@ def test_bad_inputs_raise_naming_them(tmp_path, rng):
         next(sequential_batches(data, 0, 8))
     with pytest.raises(ValueError, match="data must be a 1-D integer array"):
         random_batches(np.zeros((4, 4)), 2, 2, rng)
+
+
+def test_copy_mix_batches_shapes_and_copy_structure():
+    data = np.arange(5000)
+    x, y = copy_mix_batches(data, batch_size=10, seq_len=32, rng=np.random.default_rng(3), copy_fraction=0.3)
+    assert x.shape == y.shape == (10, 32) and x.dtype == y.dtype == np.int64
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    z = np.concatenate([x, y[:, -1:]], axis=1)
+    for row in z[:3]:
+        # the stream is 0, 1, 2, …, so a copy row is a contiguous span that restarts after its period L
+        period = int(np.argmax(np.diff(row) != 1)) + 1
+        assert 8 <= period <= 16
+        np.testing.assert_array_equal(row[:period], data[row[0]:row[0] + period])
+        np.testing.assert_array_equal(row[period:], row[:-period])
+    for row in z[3:]:
+        assert np.all(np.diff(row) == 1)
+
+
+def test_copy_mix_batches_are_seeded_and_fraction_zero_is_random_batches():
+    data = np.random.default_rng(0).integers(0, 256, 3000)
+    a = copy_mix_batches(data, 8, 16, np.random.default_rng(7), 0.5)
+    b = copy_mix_batches(data, 8, 16, np.random.default_rng(7), 0.5)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    plain = random_batches(data, 8, 16, np.random.default_rng(7))
+    zero = copy_mix_batches(data, 8, 16, np.random.default_rng(7), 0.0)
+    np.testing.assert_array_equal(zero[0], plain[0])
+    np.testing.assert_array_equal(zero[1], plain[1])
+    np.testing.assert_array_equal(a[0][4:], plain[0][4:])
+    full = copy_mix_batches(data, 8, 16, np.random.default_rng(7), 1.0)[0]
+    assert all(any(np.array_equal(r[p:], r[:-p]) for p in range(4, 9)) for r in full)
+    with pytest.raises(ValueError, match="copy_fraction"):
+        copy_mix_batches(data, 8, 16, np.random.default_rng(7), 1.5)
+
+
+def test_head_tail_split_and_stdlib_corpus():
+    train, val = head_tail_split(np.arange(100), val_fraction=0.1)
+    np.testing.assert_array_equal(train, np.arange(90))
+    np.testing.assert_array_equal(val, np.arange(90, 100))
+    data, digest = stdlib_source_bytes()
+    assert data.dtype == np.uint8 and data.size > 1_000_000 and data.max() <= 127 and len(digest) == 64
+    assert b"import " in data[:100_000].tobytes()
+    with pytest.raises(ValueError, match="val_fraction"):
+        head_tail_split(np.arange(10), 0.0)

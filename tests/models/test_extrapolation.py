@@ -7,6 +7,8 @@ from scratch.models.extrapolation import (
     evaluate_extrapolation,
     hwfa_window,
     inference_variants,
+    seed_summary,
+    text_chart,
     training_config,
 )
 from scratch.models.lm import evaluate_lm, evaluation_windows
@@ -58,3 +60,28 @@ def test_evaluate_extrapolation_grid_matches_direct_evaluation():
     assert results["window"][16]["loss"] == pytest.approx(direct["loss"], rel=1e-12)
     # at the training length the window covers every key, so it changes nothing
     assert results["window"][8]["loss"] == pytest.approx(results["full"][8]["loss"], rel=1e-6)
+
+
+def test_seed_summary_means_and_half_ranges_over_seeds():
+    runs = [{"variant": "rope", "results": {"full": {"8": {"accuracy": 0.4}, "16": {"accuracy": 0.2}}}},
+            {"variant": "rope", "results": {"full": {"8": {"accuracy": 0.6}, "16": {"accuracy": 0.2}}}},
+            {"variant": "alibi", "results": {"full": {8: {"accuracy": 0.5}}}}]
+    summary = seed_summary(runs, "accuracy")
+    assert list(summary) == [("rope", "full"), ("alibi", "full")]
+    assert summary[("rope", "full")][8] == pytest.approx((0.5, 0.1))
+    assert summary[("rope", "full")][16] == pytest.approx((0.2, 0.0))
+    assert summary[("alibi", "full")] == {8: (0.5, 0.0)}
+
+
+def test_text_chart_bar_lengths_follow_the_values():
+    chart = text_chart({"a": [20.0, 45.0], "bb": [70.0, 100.0]}, ["T=64", "T=128"], lo=20, hi=70, width=10)
+    header, a, bb = chart.split("\n")
+    assert header.startswith("   | T=64") and a.startswith("a  | ")
+    bars = [cell for cell in a.split(" | ")[1:3]]
+    assert bars == [" " * 10, "█████     "]
+    assert bb.split(" | ")[1:3] == ["█" * 10, "█" * 10] and bb.endswith("70.0 100.0")
+    assert text_chart({"x": [21.0]}, ["T"], 20, 30, width=2).split("\n")[1].split(" | ")[1] == "▎ "
+    with pytest.raises(ValueError, match="values for 2 columns"):
+        text_chart({"a": [1.0]}, ["T=64", "T=128"], 0, 1)
+    with pytest.raises(ValueError, match="hi > lo"):
+        text_chart({"a": [1.0]}, ["T"], 1, 1)

@@ -42,3 +42,12 @@ def test_sample_shapes_and_greedy_determinism():
     assert a.shape == (5,) and np.array_equal(a, sample(model, np.array([0, 1]), 5, temperature=0))
     with pytest.raises(ValueError, match="prompt"):
         sample(model, np.array([]), 3)
+
+
+def test_copy_fraction_changes_the_batches_and_zero_is_the_default():
+    config = TrainConfig(seq_len=8, batch_size=4, steps=3, warmup=1)
+    plain = train_lm(TransformerLM(TINY), STREAM, config)
+    assert train_lm(TransformerLM(TINY), STREAM, TrainConfig(**{**config.__dict__, "copy_fraction": 0.0})) == plain
+    assert train_lm(TransformerLM(TINY), STREAM, TrainConfig(**{**config.__dict__, "copy_fraction": 0.5})) != plain
+    with pytest.raises(ValueError, match="copy_fraction"):
+        TrainConfig(copy_fraction=-0.1)
