@@ -151,29 +151,43 @@ def _unit(state: np.uint64) -> float:
     return float(state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
-def bisect_right(cumulative: np.ndarray, u: float) -> int:
-    """First index i with cumulative[i] > u (``np.searchsorted(..., side="right")``, without its overhead)."""
-    lo, hi = 0, cumulative.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if u < cumulative[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def alias_table(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias tables ``(threshold float64 (n,), alias int64 (n,))`` for drawing i with probability ∝ q_i.
+
+    A draw takes u uniform on [0, n), the bucket i = ⌊u⌋, and returns i when u − i < threshold_i, else
+    alias_i: one random number and at most two table reads whatever n, where a binary search over
+    the cumulative q costs log2 n dependent, cache-missing reads. Vose's construction pairs an
+    under-full bucket (n q_s < 1) with an over-full one, so that for every i
+    P(i) = (threshold_i + Σ_{j: alias_j = i} (1 − threshold_j)) / n = q_i / Σ q.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)) or np.any(q < 0) or not q.sum() > 0:
+        raise ValueError(f"q must be a non-empty 1-D array of non-negative finite weights, got {q!r}")
+    n = q.shape[0]
+    scaled = q * (n / q.sum())
+    threshold = np.ones(n)
+    alias = np.arange(n, dtype=np.int64)
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        threshold[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    return threshold, alias  # the buckets left over hold 1/n up to rounding: threshold 1
 
 
 @njit(cache=True)
-def _draw(state: np.uint64, sampler: int, low: int, rows: int, cumulative: np.ndarray) -> int:
-    """One sampled id: uniform on [low, rows), by the table ``cumulative`` (unigram), or log-uniform."""
+def _draw(state: np.uint64, sampler: int, low: int, rows: int, threshold: np.ndarray, alias: np.ndarray) -> int:
+    """One sampled id: uniform on [low, rows), by the alias tables (unigram), or log-uniform."""
     if sampler == 0:
         return low + _below(state, rows - low)
-    u = _unit(state)
     if sampler == 1:
-        return min(bisect_right(cumulative, u), rows - 1)
+        u = _unit(state) * rows
+        i = min(int(u), rows - 1)
+        return i if u - i < threshold[i] else alias[i]
     # log-uniform over ranks k = 0..V−1 (id k+1): P(k) = log((k+2)/(k+1)) / log(V+1)
-    k = int(math.exp(u * math.log(rows))) - 1
+    k = int(math.exp(_unit(state) * math.log(rows))) - 1
     return min(max(k, 0), rows - 2) + 1
 
 
@@ -228,51 +242,63 @@ def _dot_row(x, W, r):
 
 @njit(cache=True, fastmath=FASTMATH)
 def example_update(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind, alpha,
-                   h, z, delta, coef, dh):
+                   h, z, delta, dh):
     """One SGD step on one example, in place; returns its loss.
 
     context: ids ``(≥ n_context,)``; sample: ``(K+1,)`` ids, target first; valid: ``(K+1,)``;
     W is E itself when the output layer is shared, b is empty when there is no bias. Work buffers:
-    h, dh ``(d,)`` in the tables' dtype, z, delta ``(K+1,)`` float64 and
-    coef ``(2, K+1)`` in the tables' dtype (δ_s and α δ_s, so the row loops need no conversion).
+    h, dh ``(d,)`` in the tables' dtype, z, delta ``(K+1,)`` float64.
+    ∂L/∂h needs each row W[S_s] as it was before this step, so when the sampled ids are distinct each
+    row is read (for dh) just before it is written, in one pass; a repeated id takes two passes (all
+    reads, then all writes). h is a copy, so a context row that is also a sampled row (shared weights)
+    is updated only at the end, with dh.
     """
     d = E.shape[1]
     n = sample.shape[0]
-    h[:] = 0.0
-    for j in range(n_context):
+    first = context[0]
+    for k in range(d):
+        h[k] = E[first, k]
+    for j in range(1, n_context):
+        c = context[j]
         for k in range(d):
-            h[k] += E[context[j], k]
+            h[k] += E[c, k]
     if scale != 1.0:
         for k in range(d):
             h[k] *= scale
+    has_bias = b.shape[0] > 0
     for s in range(n):
         r = sample[s]
         zs = float(_dot_row(h, W, r))
-        if b.shape[0] > 0:
+        if has_bias:
             zs += b[r]
         if use_log_q:
             zs -= log_expected[r]
         z[s] = zs
     value = _slot_deltas(z, valid, n, loss_kind, delta)
-    # ∂L/∂h needs the rows W[S_s] before this step's updates, so it is summed before any row is written.
+    distinct = True
+    for s in range(1, n):
+        for t in range(s):
+            distinct &= sample[s] != sample[t]
     dh[:] = 0.0
     for s in range(n):
-        coef[0, s] = delta[s]
-        coef[1, s] = alpha * delta[s]
-        g = coef[0, s]
+        a = h.dtype.type(alpha * delta[s])
         r = sample[s]
         for k in range(d):
-            dh[k] += g * W[r, k]
-    for s in range(n):
-        a = coef[1, s]
-        r = sample[s]
-        for k in range(d):
-            W[r, k] -= a * h[k]
-        if b.shape[0] > 0:
+            dh[k] += a * W[r, k]
+        if distinct:
+            for k in range(d):
+                W[r, k] -= a * h[k]
+        if has_bias:
             b[r] -= a
-    input_step = alpha * scale
-    for k in range(d):
-        dh[k] *= input_step
+    if not distinct:
+        for s in range(n):
+            a = h.dtype.type(alpha * delta[s])
+            r = sample[s]
+            for k in range(d):
+                W[r, k] -= a * h[k]
+    if scale != 1.0:
+        for k in range(d):
+            dh[k] *= scale
     for j in range(n_context):
         c = context[j]
         for k in range(d):
@@ -286,7 +312,7 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
     d = E.shape[1]
     n = samples.shape[1]
     h, dh = np.empty(d, E.dtype), np.empty(d, E.dtype)
-    z, delta, coef = np.empty(n), np.empty(n), np.empty((2, n), E.dtype)
+    z, delta = np.empty(n), np.empty(n)
     context = np.empty(contexts.shape[1], dtype=np.int64)
     total = 0.0
     for i in range(contexts.shape[0]):
@@ -296,12 +322,12 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
                 context[m] = contexts[i, j]
                 m += 1
         total += example_update(E, W, b, context, m, scale[i], samples[i], valid[i], log_expected, use_log_q,
-                                loss_kind, alpha[i], h, z, delta, coef, dh)
+                                loss_kind, alpha[i], h, z, delta, dh)
     return total
 
 
 @njit(cache=True)
-def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep, cumulative, log_expected,
+def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep, threshold, alias, log_expected,
                 alpha_start, alpha_end, progress_start, span, total_words, trace_contexts, trace_samples,
                 trace_alpha, update):
     """Walk lines [first_line, last_line) of a chunk and train on (or, ``update=False``, only trace) their examples.
@@ -319,7 +345,6 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     low = 1 if exclude_padding else 0
     h, dh = np.empty(d, E.dtype), np.empty(d, E.dtype)
     z, delta = np.empty(K + 1), np.empty(K + 1)
-    coef = np.empty((2, K + 1), E.dtype)
     sample = np.empty(K + 1, dtype=np.int64)
     valid = np.ones(K + 1, dtype=np.bool_)
     context = np.empty(2 * window, dtype=np.int64)
@@ -373,7 +398,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                 if share <= 1 or examples % share == 0:
                     for s in range(1, K + 1):
                         state = lcg_next(state)
-                        sample[s] = _draw(state, sampler, low, rows_total, cumulative)
+                        sample[s] = _draw(state, sampler, low, rows_total, threshold, alias)
                 sample[0] = tokens[i]
                 for s in range(1, K + 1):
                     valid[s] = not (remove_hits and sample[s] == sample[0])
@@ -390,7 +415,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                     trace_alpha[examples] = alpha
                 if update:
                     loss_sum += example_update(E, W, b, context, m, scale, sample, valid, log_expected, use_log_q,
-                                               loss_kind, alpha, h, z, delta, coef, dh)
+                                               loss_kind, alpha, h, z, delta, dh)
                 if sg:
                     context[0], context[g] = context[g], context[0]
                 examples += 1
@@ -398,20 +423,20 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
 
 
 @njit(cache=True, parallel=True)
-def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, cumulative, log_expected,
+def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, threshold, alias, log_expected,
                           alpha_start, alpha_end, progress_start, chunk_words, total_words, results):
     """Hogwild: the parts run concurrently and update the shared tables without locks (intended races)."""
     empty_i, empty_f = np.empty((0, 0), np.int64), np.empty(0)
     for p in prange(seeds.shape[0]):
         # The parts advance together, so each one's progress through its lines stands for the chunk's.
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
-                                         cumulative, log_expected, alpha_start, alpha_end, progress_start,
+                                         threshold, alias, log_expected, alpha_start, alpha_end, progress_start,
                                          chunk_words, total_words, empty_i, empty_i, empty_f, True)
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
 
 
 @njit(cache=True)
-def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, cumulative, log_expected,
+def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, threshold, alias, log_expected,
                         alpha_start, alpha_end, progress_start, chunk_words, total_words, results,
                         trace_contexts, trace_samples, trace_alpha, update):
     """The deterministic path: one part after the other on the calling thread."""
@@ -419,7 +444,7 @@ def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, cumu
     for p in range(seeds.shape[0]):
         span = float(offsets[bounds[p + 1]] - offsets[bounds[p]])
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
-                                         cumulative, log_expected, alpha_start, alpha_end, progress_start + done,
+                                         threshold, alias, log_expected, alpha_start, alpha_end, progress_start + done,
                                          span, total_words, trace_contexts, trace_samples, trace_alpha, update)
         done += span
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
@@ -441,7 +466,8 @@ def part_seeds(seed: int, chunk_index: int, parts: int) -> np.ndarray:
 
 
 def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None,
-                config: np.ndarray, keep: np.ndarray, cumulative: np.ndarray, log_expected: np.ndarray, *,
+                config: np.ndarray, keep: np.ndarray, sampler: tuple[np.ndarray, np.ndarray],
+                log_expected: np.ndarray, *,
                 alpha: tuple[float, float], progress: float, total_words: float, seed: int, chunk_index: int,
                 threads: int = 1) -> tuple[float, int, int]:
     """Train on the lines of one chunk (``ids (n,)`` int32, ``offsets (lines+1,)`` int64), in place.
@@ -449,6 +475,8 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
     ``alpha = (start, end)``: the learning rate decays linearly from start to end over
     ``total_words``; ``progress`` is the number of words trained before this chunk. ``threads > 1``
     runs that many Hogwild parts in parallel; ``threads == 1`` is deterministic for a given seed.
+    ``sampler = alias_table(q)`` of the sampling distribution q (the unigram sampler draws from it;
+    the uniform and log-uniform samplers draw directly).
     Returns ``(Σ loss, examples, words)``.
     """
     W_ = E if W is None else W
@@ -456,7 +484,7 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
     bounds = split_lines(offsets, threads)
     seeds = part_seeds(seed, chunk_index, bounds.shape[0] - 1)
     results = np.zeros((seeds.shape[0], 3))
-    args = (ids, offsets, bounds, seeds, E, W_, b_, config, keep, cumulative, log_expected, float(alpha[0]),
+    args = (ids, offsets, bounds, seeds, E, W_, b_, config, keep, *sampler, log_expected, float(alpha[0]),
             float(alpha[1]), float(progress), float(offsets[-1]), float(total_words), results)
     if threads > 1:
         _train_parts_parallel(*args)
@@ -468,8 +496,8 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
 
 
 def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndarray, keep: np.ndarray,
-                cumulative: np.ndarray, *, seed: int, chunk_index: int, alpha: tuple[float, float] = (0.0, 0.0),
-                progress: float = 0.0, total_words: float = 1.0, E: np.ndarray | None = None,
+                sampler: tuple[np.ndarray, np.ndarray], *, seed: int, chunk_index: int,
+                alpha: tuple[float, float] = (0.0, 0.0), progress: float = 0.0, total_words: float = 1.0, E: np.ndarray | None = None,
                 W: np.ndarray | None = None, b: np.ndarray | None = None,
                 log_expected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The examples the kernel builds from a chunk on one thread: ``contexts (N, 2·window)`` (−1 = empty
@@ -492,7 +520,7 @@ def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndar
     bounds = np.array([0, offsets.shape[0] - 1], np.int64)
     results = np.zeros((1, 3))
     _train_parts_serial(ids, offsets, bounds, part_seeds(seed, chunk_index, 1), E_, W_, b_, config, keep,
-                        cumulative, log_expected, float(alpha[0]), float(alpha[1]), float(progress),
+                        *sampler, log_expected, float(alpha[0]), float(alpha[1]), float(progress),
                         float(offsets[-1]), float(total_words), results, contexts, samples, alphas, update)
     n = int(results[0, 1])
     return contexts[:n], samples[:n], alphas[:n], float(results[0, 0])

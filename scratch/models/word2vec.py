@@ -201,8 +201,7 @@ class Word2Vec(Module, WordVectorsMixin):
             self.output = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
             self.bias = Parameter(np.zeros(rows, np.float32))
         q = sampling_distribution(vocab.counts, c.resolved["sampler"], c.exclude_padding)
-        self._cumulative = np.cumsum(q)
-        self._cumulative[-1] = 1.0
+        self._sampler = kernel.alias_table(q)
         with np.errstate(divide="ignore"):
             self._log_expected = np.log(c.negative * q)
         self._keep = (subsample_keep_probs(vocab.counts, c.sample) if c.subsample != "off"
@@ -256,7 +255,7 @@ class Word2Vec(Module, WordVectorsMixin):
                 if c.optimizer == "sgd":
                     loss, count, words = kernel.train_chunk(
                         chunk.ids, chunk.offsets, *self._tables(), c.kernel_config(), self._keep,
-                        self._cumulative, self._log_expected, alpha=(c.alpha, c.min_alpha), progress=done,
+                        self._sampler, self._log_expected, alpha=(c.alpha, c.min_alpha), progress=done,
                         total_words=total_words, seed=c.seed, chunk_index=chunk_index, threads=c.threads)
                 else:
                     loss, count, words = self._adam_chunk(chunk, chunk_index)
@@ -277,7 +276,7 @@ class Word2Vec(Module, WordVectorsMixin):
         if not hasattr(self, "_adam"):
             self._adam = Adam(list(self.parameters()), lr=c.lr)
         contexts, samples, _, _ = kernel.trace_chunk(chunk.ids, chunk.offsets, len(self.vocab), c.kernel_config(),
-                                                     self._keep, self._cumulative, seed=c.seed,
+                                                     self._keep, self._sampler, seed=c.seed,
                                                      chunk_index=chunk_index)
         loss_sum = 0.0
         for start in range(0, len(samples), c.batch_size):

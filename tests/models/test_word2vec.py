@@ -40,7 +40,7 @@ def test_model_loss_passes_gradcheck_for_every_parameter(rng, options):
     model = tiny_model(**options)
     ids, offsets = rng.integers(1, 9, size=30).astype(np.int32), np.array([0, 12, 30], np.int64)
     contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep,
-                                            model._cumulative, seed=0, chunk_index=0)
+                                            model._sampler, seed=0, chunk_index=0)
     params = list(model.parameters())
 
     def loss(*tensors):
