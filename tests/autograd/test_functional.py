@@ -5,6 +5,7 @@ import pytest
 import scratch
 from scratch import functional as F
 from scratch import gradcheck
+from scratch.autograd.functional import conv as conv_module
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu"])
@@ -181,6 +182,32 @@ def test_conv2d(leaves, stride, padding, use_bias):
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b if use_bias else None, stride, padding), [x, w, b])
     expected = conv2d_by_loops(x.data, w.data, None if bias is None else b.data, stride, padding)
     np.testing.assert_allclose(F.conv2d(x, w, bias, stride, padding).data, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), ((2, 1), 1)], ids=str)
+def test_conv2d_in_chunks_of_images(leaves, monkeypatch, stride, padding):
+    """A batch split into chunks (here one image each) gives the definition's outputs and the same
+    gradients as one chunk; the input is a non-contiguous view (channels and batch swapped)."""
+    x_cnhw, w, b = leaves((3, 4, 6, 7), (5, 3, 3, 2), (5,))
+    expected = conv2d_by_loops(x_cnhw.data.transpose(1, 0, 2, 3), w.data, b.data, stride, padding)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+
+    def outputs_and_gradients():
+        for leaf in (x_cnhw, w, b):
+            leaf.grad = None
+        y = F.conv2d(x_cnhw.transpose(1, 0, 2, 3), w, b, stride, padding)
+        y.backward(g)
+        return [y.data, x_cnhw.grad, w.grad, b.grad]
+
+    whole = outputs_and_gradients()
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
+    columns = conv_module.ImageColumns((3, 6 + 2 * padding, 7 + 2 * padding), (3, 2), conv_module._pair(stride, "", 1))
+    assert len(columns.chunks(4, 8)) == 4
+    chunked = outputs_and_gradients()
+    np.testing.assert_allclose(chunked[0], expected, rtol=1e-12, atol=1e-12)
+    for a, c in zip(whole, chunked):
+        np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda x, w, b: F.conv2d(x.transpose(1, 0, 2, 3), w, b, stride, padding), [x_cnhw, w, b])
 
 
 def test_conv2d_large_input_directional(leaves):
