@@ -37,6 +37,13 @@ SPEED_CASES = [  # (label, sg, negative, sampler)
 QUALITY_CASES = [  # (label, options of ours or None for gensim)
     ("gensim skip-gram K=5", None),
     ("ours skip-gram K=5 unigram, separate", dict(sg=True, negative=5, sampler="unigram", shared=False)),
+    # The softmax's slot gradients sum to zero (|δ| sums to 2(1 − p_0)), while SGNS pushes every slot
+    # (|δ| ≈ (K+1)/2 at the start), so the softmax gets twice gensim's rate; gensim has no output bias.
+    ("ours skip-gram K=5 unigram, separate, no bias, alpha 0.05",
+     dict(sg=True, negative=5, sampler="unigram", shared=False, bias=False, alpha=0.05)),
+    ("ours SGNS (sigmoid) K=5 unigram, separate, no bias",
+     dict(sg=True, negative=5, sampler="unigram", shared=False, bias=False, loss="nce", log_q=False,
+          shared_negatives=1)),
     ("ours skip-gram K=5 uniform, separate", dict(sg=True, negative=5, sampler="uniform", shared=False)),
     ("ours skip-gram K=16 uniform, separate", dict(sg=True, negative=16, sampler="uniform", shared=False)),
     ("ours skip-gram K=16 uniform, shared", dict(sg=True, negative=16, sampler="uniform", shared=True)),

@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     out.add_argument("--shared", dest="shared", action="store_true", default=True,
                      help="output layer W ≡ E, b ≡ 0 (the default, as the post)")
     out.add_argument("--separate", dest="shared", action="store_false", help="separate output W and bias b")
+    p.add_argument("--no-bias", dest="bias", action="store_false",
+                   help="with --separate: no output bias b (word2vec.c and gensim have none)")
     p.add_argument("--cbow-mean", action="store_true", help="average the context instead of summing it")
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--negative", type=int, default=16, help="K sampled ids per example")
@@ -76,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = {name: getattr(args, name) for name in (
-        "sg", "shared", "cbow_mean", "window", "negative", "dim", "epochs", "loss", "sampler", "log_q",
+        "sg", "shared", "bias", "cbow_mean", "window", "negative", "dim", "epochs", "loss", "sampler", "log_q",
         "remove_accidental_hits", "shared_negatives", "exclude_padding", "pad_context", "right_off_by_one",
         "shrink_window", "subsample", "sample", "min_count", "optimizer", "alpha", "min_alpha", "lr",
         "batch_size", "threads", "seed")}

@@ -70,6 +70,7 @@ class Word2VecConfig:
     sg: bool = False
     cbow_mean: bool = False
     shared: bool = True
+    bias: bool = True
     loss: str = "random-softmax"
     sampler: str | None = None
     log_q: bool | None = None
@@ -191,7 +192,7 @@ class Word2Vec(Module, WordVectorsMixin):
     # --- set-up ---------------------------------------------------------------------------------
 
     def build(self, vocab: Vocab) -> Word2Vec:
-        """Allocate E (and W, b unless shared) for ``vocab``: U(−init_scale, init_scale), b = 0 (§1.2)."""
+        """Allocate E (and W, b unless shared; b only with ``bias``) for ``vocab``: U(±init_scale), b = 0 (§1.2)."""
         c = self.config
         self.vocab = vocab
         rng = np.random.default_rng(c.seed)
@@ -199,7 +200,7 @@ class Word2Vec(Module, WordVectorsMixin):
         self.embedding = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
         if not c.shared:
             self.output = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
-            self.bias = Parameter(np.zeros(rows, np.float32))
+            self.bias = Parameter(np.zeros(rows, np.float32)) if c.bias else None
         q = sampling_distribution(vocab.counts, c.resolved["sampler"], c.exclude_padding)
         self._sampler = kernel.alias_table(q)
         with np.errstate(divide="ignore"):
@@ -216,7 +217,7 @@ class Word2Vec(Module, WordVectorsMixin):
     def _tables(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         if self.config.shared:
             return self.embedding.data, None, None
-        return self.embedding.data, self.output.data, self.bias.data
+        return self.embedding.data, self.output.data, None if self.bias is None else self.bias.data
 
     # --- training -------------------------------------------------------------------------------
 

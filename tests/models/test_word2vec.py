@@ -33,7 +33,7 @@ def tiny_model(**options):
 
 
 @pytest.mark.parametrize("options", [
-    dict(), dict(shared=False), dict(sg=True, shared=False), dict(cbow_mean=True),
+    dict(), dict(shared=False), dict(sg=True, shared=False), dict(cbow_mean=True), dict(shared=False, bias=False),
     dict(loss="sampled-softmax", shared=False), dict(loss="nce"),
 ])
 def test_model_loss_passes_gradcheck_for_every_parameter(rng, options):
@@ -49,6 +49,12 @@ def test_model_loss_passes_gradcheck_for_every_parameter(rng, options):
         return model.batch_loss(contexts[:10], samples[:10])
 
     assert gradcheck(loss, params)
+
+
+def test_separate_output_without_bias_has_no_bias_parameter():
+    names = [name for name, _ in tiny_model(shared=False, bias=False).named_parameters()]
+    assert names == ["embedding", "output"]
+    assert [name for name, _ in tiny_model(shared=False).named_parameters()] == ["embedding", "output", "bias"]
 
 
 def test_masks_remove_hits_and_scale_the_cbow_mean():
@@ -79,6 +85,7 @@ def test_sampling_distributions():
 @pytest.mark.parametrize("options", [
     dict(), dict(sg=True, shared=False, sampler="unigram", subsample="both", shrink_window=True),
     dict(loss="nce", subsample="centre"), dict(optimizer="adam", lr=0.02, batch_size=256, epochs=3),
+    dict(sg=True, shared=False, bias=False, sampler="unigram", loss="nce", log_q=False, shared_negatives=1),
 ])
 def test_training_lowers_the_loss_and_groups_the_topics(corpus_file, options):
     settings = dict(dim=16, window=3, negative=5, epochs=4, min_count=1, alpha=0.05, sample=0.1, seed=1) | options
