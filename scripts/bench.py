@@ -1,10 +1,16 @@
-"""Engine benchmark: the machine's peak, per-op overhead, and MLP / conv-net training steps vs torch.
+"""Benchmarks: the engine here, and each model's hot loops and training through its section.
 
-All figures come from one run with pinned threads, so the ratios compare like with like on a noisy
-shared machine. torch (CPU, eager) is the peer when installed.
+The engine section measures the machine's peak, per-op overhead, and MLP / conv-net training steps
+vs torch. All figures come from one run with pinned threads, so the ratios compare like with like
+on a noisy shared machine. torch (CPU, eager) is the peer when installed.
 
-    python scripts/bench.py              # 1 thread
+    python scripts/bench.py                      # the engine, 1 thread
     python scripts/bench.py --threads 2
+    python scripts/bench.py word2vec --help      # a model's section: the options of its own script
+
+Sections (each runs ``scripts/bench_<name>.py`` with the arguments that follow it): word2vec (vs
+gensim), glove (vs the Stanford C tool), capsule (routing kernel and training vs torch), attention
+(the window kernel vs dense attention and SDPA), vq_attention, perturb_max.
 """
 from __future__ import annotations
 
@@ -21,7 +27,31 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+SECTIONS = {"word2vec": "bench_word2vec.py", "glove": "bench_glove.py", "capsule": "bench_capsule.py",
+            "attention": "bench_window_attention.py", "vq_attention": "bench_vq_attention.py",
+            "perturb_max": "bench_perturb_max.py"}
+
+
+def run_section(name: str, argv: list[str]) -> int:
+    """Run a model's benchmark script as if it were called directly with ``argv``."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).with_name(SECTIONS[name])
+    sys.argv = [str(script), *argv]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SECTIONS:
+        return run_section(argv[0], argv[1:])
+    if argv and argv[0] == "engine":
+        argv = argv[1:]
     args = parse_args(argv)
     # Thread pools read these when NumPy / Numba first load, so they are set before importing them.
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
