@@ -31,59 +31,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def torch_route(u_hat, iterations, mode, eps):
-    """Routing (kernels.routing) in torch ops, with autograd through every iteration."""
-    import torch
-
-    def squash(s):
-        n = (s * s).sum(-1, keepdim=True) + 1e-7
-        return s * n.sqrt() / (eps + n)
-
-    b = torch.zeros(u_hat.shape[:3], dtype=u_hat.dtype)
-    for t in range(iterations):
-        c = torch.softmax(b, dim=1)
-        s = torch.einsum("bkn,bknd->bkd", c, u_hat)
-        if t == iterations - 1:
-            return squash(s)
-        o = torch.nn.functional.normalize(s, dim=-1, eps=1e-6) if mode == "su2" else squash(s)
-        a = torch.einsum("bknd,bkd->bkn", u_hat, o)
-        b = b + a if mode == "sabour" else a
-
-
-def torch_model(name, widths, iterations, mode):
-    """Su's capsule net ("capsule") or the CNN baseline ("cnn") in torch, same shapes as ours."""
-    import torch
-    from torch import nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            channels = (1,) + widths
-            self.convs = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(channels, channels[1:]))
-            if name == "capsule":
-                self.weight = nn.Parameter(torch.empty(10, 16, widths[-1]).uniform_(-0.1, 0.1))
-            else:
-                self.hidden, self.out = nn.Linear(widths[-1], 128), nn.Linear(128, 10)
-
-        def forward(self, x):
-            h = torch.relu(self.convs[1](torch.relu(self.convs[0](x))))
-            h = torch.nn.functional.avg_pool2d(h, 2)
-            h = torch.relu(self.convs[3](torch.relu(self.convs[2](h))))
-            if name == "cnn":
-                return torch.sigmoid(self.out(torch.relu(self.hidden(h.mean(dim=(2, 3))))))
-            u = h.flatten(2).transpose(1, 2)
-            u_hat = torch.einsum("bnc,kdc->bknd", u, self.weight)
-            return torch_route(u_hat, iterations, mode, 0.5).norm(dim=-1)
-
-    return Net()
-
-
-def torch_margin_loss(p, t):
-    import torch
-
-    return (t * torch.relu(0.9 - p) ** 2 + 0.25 * (1 - t) * torch.relu(p - 0.1) ** 2).mean()
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -92,6 +39,7 @@ def main(argv=None) -> None:
 
     from scratch import tensor
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
+    from scratch.bench.torch_capsule import torch_margin_loss, torch_model, torch_route
     from scratch.kernels.routing import route
     from scratch.models.capsule_nets import build_model
     from scratch.optim import Adam

@@ -14,6 +14,7 @@ except ImportError:
 
 from scratch import gradcheck, tensor
 from scratch.autograd import functional as F
+from scratch.bench.torch_capsule import torch_route
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
     MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
@@ -200,23 +201,8 @@ def test_kernels_run_without_jit():
 
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
 class TestAgainstTorch:
-    """The routing written directly in torch (autograd through every iteration) gives the same v and ∂L/∂Û."""
-
-    @staticmethod
-    def torch_route(u_hat, iterations, mode, eps):
-        def squash(s):
-            n = (s * s).sum(-1, keepdim=True) + 1e-7
-            return s * n.sqrt() / (eps + n)
-
-        b = torch.zeros(u_hat.shape[:3], dtype=u_hat.dtype)
-        for t in range(iterations):
-            c = torch.softmax(b, dim=1)
-            s = torch.einsum("bkn,bknd->bkd", c, u_hat)
-            if t == iterations - 1:
-                return squash(s)
-            o = torch.nn.functional.normalize(s, dim=-1, eps=1e-6) if mode == "su2" else squash(s)
-            a = torch.einsum("bknd,bkd->bkn", u_hat, o)
-            b = b + a if mode == "sabour" else a
+    """The routing written directly in torch (``scratch.bench.torch_capsule``, autograd through every
+    iteration, no scratch code) gives the same v and ∂L/∂Û."""
 
     @pytest.mark.parametrize("mode", sorted(MODES))
     @pytest.mark.parametrize("iterations", ITERATIONS)
@@ -227,7 +213,7 @@ class TestAgainstTorch:
         v = route(ours, iterations, mode=mode)
         v.backward(grad_v)
         theirs = torch.tensor(u_hat, requires_grad=True)
-        v_torch = self.torch_route(theirs, iterations, mode, 0.5)
+        v_torch = torch_route(theirs, iterations, mode, 0.5)
         v_torch.backward(torch.from_numpy(grad_v))
         np.testing.assert_allclose(v.data, v_torch.detach().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
