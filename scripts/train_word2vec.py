@@ -59,11 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--subsample", choices=["off", "centre", "both"], default="off")
     p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t")
     p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
-                   help="sgd: the Numba kernel; adam: dense Adam on the autograd path (slow; small corpora)")
+    p.add_argument("--optimizer", choices=["sgd", "lazy-adam", "lazy-adagrad", "adam"], default="sgd",
+                   help="sgd / lazy-adam / lazy-adagrad: the Numba kernel (lazy: per-row state, rate --lr); "
+                        "adam: dense Adam on the autograd path (slow; small corpora)")
     p.add_argument("--alpha", type=float, default=0.025, help="SGD learning rate at the start")
     p.add_argument("--min-alpha", type=float, default=0.0001, help="SGD learning rate at the end")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the Adam / Adagrad optimizers")
     p.add_argument("--batch-size", type=int, default=8000, help="Adam batch; shared-negative batch")
     p.add_argument("--threads", type=int, default=1, help="Hogwild parts (1 = deterministic)")
     p.add_argument("--seed", type=int, default=0)
@@ -88,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = args.out / "checkpoint.npz"
     start = time.perf_counter()
     model.build(Vocab.from_corpus(path, args.min_count))
-    start_epoch = checkpoint.load(ckpt, model)["epoch"] if args.resume else 0
+    start_epoch = checkpoint.load(ckpt, model, model.optimizer)["epoch"] if args.resume else 0
     resuming = f"; resuming after epoch {start_epoch}" if start_epoch else ""
     print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens{resuming}",
           file=sys.stderr)
 
     def save_checkpoint(model: Word2Vec, epoch: int) -> None:
-        checkpoint.save(ckpt, model, epoch=epoch, loss=model.history[-1]["loss"])
+        checkpoint.save(ckpt, model, model.optimizer, epoch=epoch, loss=model.history[-1]["loss"])
 
     model.fit(path, start_epoch=start_epoch, on_epoch_end=save_checkpoint)
     seconds = time.perf_counter() - start

@@ -241,6 +241,32 @@ def _dot_row(x, W, r):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _example_forward(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind,
+                     h, z, delta):
+    """h = scale · Σ_j E[context_j], the slot logits z and δ = ∂L/∂z of one example; returns its loss."""
+    d = E.shape[1]
+    first = context[0]
+    for k in range(d):
+        h[k] = E[first, k]
+    for j in range(1, n_context):
+        c = context[j]
+        for k in range(d):
+            h[k] += E[c, k]
+    if scale != 1.0:
+        for k in range(d):
+            h[k] *= scale
+    for s in range(sample.shape[0]):
+        r = sample[s]
+        zs = float(_dot_row(h, W, r))
+        if b.shape[0] > 0:
+            zs += b[r]
+        if use_log_q:
+            zs -= log_expected[r]
+        z[s] = zs
+    return _slot_deltas(z, valid, sample.shape[0], loss_kind, delta)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def example_update(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind, alpha,
                    h, z, delta, dh):
     """One SGD step on one example, in place; returns its loss.
@@ -255,30 +281,13 @@ def example_update(E, W, b, context, n_context, scale, sample, valid, log_expect
     """
     d = E.shape[1]
     n = sample.shape[0]
-    first = context[0]
-    for k in range(d):
-        h[k] = E[first, k]
-    for j in range(1, n_context):
-        c = context[j]
-        for k in range(d):
-            h[k] += E[c, k]
-    if scale != 1.0:
-        for k in range(d):
-            h[k] *= scale
-    has_bias = b.shape[0] > 0
-    for s in range(n):
-        r = sample[s]
-        zs = float(_dot_row(h, W, r))
-        if has_bias:
-            zs += b[r]
-        if use_log_q:
-            zs -= log_expected[r]
-        z[s] = zs
-    value = _slot_deltas(z, valid, n, loss_kind, delta)
+    value = _example_forward(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind,
+                             h, z, delta)
     distinct = True
     for s in range(1, n):
         for t in range(s):
             distinct &= sample[s] != sample[t]
+    has_bias = b.shape[0] > 0
     dh[:] = 0.0
     for s in range(n):
         a = h.dtype.type(alpha * delta[s])
@@ -306,6 +315,95 @@ def example_update(E, W, b, context, n_context, scale, sample, valid, log_expect
     return value
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def _lazy_row_step(theta, m, v, t, r, g, lr, kind, beta1, beta2, eps):
+    """Adagrad (kind 1) or Adam (kind 2) on row r of ``theta`` with gradient g, as ``scratch.optim``'s
+    lazy-sparse mode: Adagrad G_r += g², θ_r −= lr g / (√G_r + ε) (m holds G); Adam with the row's own
+    step count t_r: m_r, v_r ← moments, θ_r −= lr/(1 − β₁^t_r) · m_r / (√v_r / √(1 − β₂^t_r) + ε)."""
+    if kind == 1:
+        for k in range(theta.shape[1]):
+            m[r, k] += g[k] * g[k]
+            theta[r, k] -= lr * g[k] / (math.sqrt(m[r, k]) + eps)
+        return
+    t[r] += 1
+    step = lr / (1.0 - beta1 ** t[r])
+    root = math.sqrt(1.0 - beta2 ** t[r])
+    for k in range(theta.shape[1]):
+        m[r, k] = beta1 * m[r, k] + (1.0 - beta1) * g[k]
+        v[r, k] = beta2 * v[r, k] + (1.0 - beta2) * g[k] * g[k]
+        theta[r, k] -= step * m[r, k] / (math.sqrt(v[r, k]) / root + eps)
+
+
+@njit(cache=True)
+def _entry(tables, rows, count, table, row):
+    """Index of (table, row) among the first ``count`` entries, or −1."""
+    for e in range(count):
+        if rows[e] == row and tables[e] == table:
+            return e
+    return -1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind,
+                        lr, h, z, delta, dh, lazy, entry_table, entry_row, grads, bias_grads):
+    """One lazy Adagrad/Adam step on one example, in place; returns its loss.
+
+    The gradient of every distinct row the example touches is summed first (a row may be the target,
+    a repeated sample and, with shared weights, a context word at once): output rows get Σ_s δ_s h,
+    context rows s · ∂L/∂h with ∂L/∂h = Σ_s δ_s W[S_s]; then each row whose gradient is not exactly
+    zero takes one optimizer step (``_lazy_row_step``), which is ``scratch.optim``'s lazy-sparse rule
+    applied to this example's gradient. ``lazy`` is ``lazy_state(...)``: (kind, shared, (β₁, β₂, ε),
+    E's m, v, t, W's m, v, t, b's m, v, t, b) with b and its state as (rows, 1) columns. Work buffers: entry_table,
+    entry_row ``(K+1+C,)`` int64, grads ``(K+1+C, d)`` and bias_grads ``(K+1+C,)`` float64.
+    """
+    kind, shared, hyper = lazy[0], lazy[1], lazy[2]
+    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
+    d = E.shape[1]
+    n = sample.shape[0]
+    value = _example_forward(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind,
+                             h, z, delta)
+    output = 0 if shared else 1
+    count = 0
+    for k in range(d):
+        dh[k] = 0.0
+    for s in range(n):
+        r = sample[s]
+        for k in range(d):
+            dh[k] += delta[s] * W[r, k]
+        e = _entry(entry_table, entry_row, count, output, r)
+        if e < 0:
+            e, count = count, count + 1
+            entry_table[e], entry_row[e] = output, r
+            grads[e, :] = 0.0
+            bias_grads[e] = 0.0
+        for k in range(d):
+            grads[e, k] += delta[s] * h[k]
+        bias_grads[e] += delta[s]
+    for j in range(n_context):
+        c = context[j]
+        e = _entry(entry_table, entry_row, count, 0, c)
+        if e < 0:
+            e, count = count, count + 1
+            entry_table[e], entry_row[e] = 0, c
+            grads[e, :] = 0.0
+            bias_grads[e] = 0.0
+        for k in range(d):
+            grads[e, k] += scale * dh[k]
+    for e in range(count):
+        r = entry_row[e]
+        touched = False
+        for k in range(d):
+            touched |= grads[e, k] != 0.0
+        if touched and entry_table[e] == 0:
+            _lazy_row_step(E, lazy[3], lazy[4], lazy[5], r, grads[e], lr, kind, beta1, beta2, eps)
+        elif touched:
+            _lazy_row_step(W, lazy[6], lazy[7], lazy[8], r, grads[e], lr, kind, beta1, beta2, eps)
+        if entry_table[e] == 1 and b.shape[0] > 0 and bias_grads[e] != 0.0:
+            _lazy_row_step(lazy[12], lazy[9], lazy[10], lazy[11], r, bias_grads[e:e + 1], lr, kind, beta1, beta2,
+                           eps)
+    return value
+
+
 @njit(cache=True)
 def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expected, use_log_q, loss_kind):
     """``sgd_step_reference`` through ``example_update`` (contexts ``(B, C)`` with −1 for empty slots)."""
@@ -329,7 +427,7 @@ def sgd_step_kernel(E, W, b, contexts, scale, samples, valid, alpha, log_expecte
 @njit(cache=True)
 def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep, threshold, alias, log_expected,
                 alpha_start, alpha_end, progress_start, span, total_words, trace_contexts, trace_samples,
-                trace_alpha, update):
+                trace_alpha, update, lazy):
     """Walk lines [first_line, last_line) of a chunk and train on (or, ``update=False``, only trace) their examples.
 
     ``config`` int64: sg, window, right_trim, shrink, pad, cbow_mean, subsampling, K, sampler,
@@ -348,6 +446,9 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     sample = np.empty(K + 1, dtype=np.int64)
     valid = np.ones(K + 1, dtype=np.bool_)
     context = np.empty(2 * window, dtype=np.int64)
+    entries = K + 1 + 2 * window
+    entry_table, entry_row = np.empty(entries, np.int64), np.empty(entries, np.int64)
+    grads, bias_grads = np.empty((entries, d)), np.empty(entries)
     state = np.uint64(seed)
     part_words = offsets[last_line] - offsets[first_line]
     loss_sum, examples, words = 0.0, 0, 0
@@ -413,9 +514,13 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                     trace_contexts[examples, :m] = context[:m]
                     trace_samples[examples] = sample
                     trace_alpha[examples] = alpha
-                if update:
+                if update and lazy[0] == 0:
                     loss_sum += example_update(E, W, b, context, m, scale, sample, valid, log_expected, use_log_q,
                                                loss_kind, alpha, h, z, delta, dh)
+                elif update:
+                    loss_sum += example_update_lazy(E, W, b, context, m, scale, sample, valid, log_expected,
+                                                    use_log_q, loss_kind, alpha, h, z, delta, dh, lazy, entry_table,
+                                                    entry_row, grads, bias_grads)
                 if sg:
                     context[0], context[g] = context[g], context[0]
                 examples += 1
@@ -424,33 +529,70 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
 
 @njit(cache=True, parallel=True)
 def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, threshold, alias, log_expected,
-                          alpha_start, alpha_end, progress_start, chunk_words, total_words, results):
+                          alpha_start, alpha_end, progress_start, chunk_words, total_words, results, lazy):
     """Hogwild: the parts run concurrently and update the shared tables without locks (intended races)."""
     empty_i, empty_f = np.empty((0, 0), np.int64), np.empty(0)
     for p in prange(seeds.shape[0]):
         # The parts advance together, so each one's progress through its lines stands for the chunk's.
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
                                          threshold, alias, log_expected, alpha_start, alpha_end, progress_start,
-                                         chunk_words, total_words, empty_i, empty_i, empty_f, True)
+                                         chunk_words, total_words, empty_i, empty_i, empty_f, True, lazy)
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
 
 
 @njit(cache=True)
 def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, threshold, alias, log_expected,
                         alpha_start, alpha_end, progress_start, chunk_words, total_words, results,
-                        trace_contexts, trace_samples, trace_alpha, update):
+                        trace_contexts, trace_samples, trace_alpha, update, lazy):
     """The deterministic path: one part after the other on the calling thread."""
     done = 0.0
     for p in range(seeds.shape[0]):
         span = float(offsets[bounds[p + 1]] - offsets[bounds[p]])
         loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
                                          threshold, alias, log_expected, alpha_start, alpha_end, progress_start + done,
-                                         span, total_words, trace_contexts, trace_samples, trace_alpha, update)
+                                         span, total_words, trace_contexts, trace_samples, trace_alpha, update, lazy)
         done += span
         results[p, 0], results[p, 1], results[p, 2] = loss, count, words
 
 
 # --- entry points ---------------------------------------------------------------------------------
+
+LAZY_OPTIMIZERS = {"sgd": 0, "adagrad": 1, "adam": 2}
+
+
+def lazy_state(optimizer: str, E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None, *,
+               betas: tuple[float, float] = (0.9, 0.999), eps: float | None = None) -> tuple:
+    """The ``lazy`` argument of ``train_chunk``/``trace_chunk`` for tables E, W, b (as there).
+
+    "sgd" keeps no state; "adagrad" keeps G per entry (ε 1e-10) and "adam" m, v per entry and a step
+    count per row (ε 1e-8), each updated only on the rows an example touches, as ``scratch.optim``'s
+    ``Adagrad``/``Adam`` with ``sparse=True`` (torch's defaults). Returns (kind, shared, (β₁, β₂, ε),
+    E's m, v, t, W's m, v, t, b's m, v, t), b's as (rows, 1) columns; the arrays live as long as the
+    tuple, so one tuple carries the optimizer across chunks and epochs (the kernel receives it with
+    the bias column of the call appended).
+    """
+    if optimizer not in LAZY_OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {sorted(LAZY_OPTIMIZERS)}")
+    kind = LAZY_OPTIMIZERS[optimizer]
+    eps = (0.0, 1e-10, 1e-8)[kind] if eps is None else float(eps)
+
+    def moments(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        table = table if kind else table[:0]
+        return np.zeros_like(table), np.zeros_like(table), np.zeros(len(table), np.int64)
+
+    input_state = moments(E)
+    output_state = input_state if W is None else moments(W)
+    return (kind, W is None, np.array([betas[0], betas[1], eps]), *input_state, *output_state, *moments(_column(b, E)))
+
+
+def _column(b: np.ndarray | None, E: np.ndarray) -> np.ndarray:
+    """The bias as a (rows, 1) view, so the row update of the tables applies to it."""
+    return (np.zeros(0, E.dtype) if b is None else b).reshape(-1, 1)
+
+
+def _with_bias(lazy: tuple | None, E: np.ndarray, W: np.ndarray | None, b: np.ndarray | None) -> tuple:
+    """``lazy`` (SGD when None) completed with the current bias array, the kernel's ``lazy`` argument."""
+    return (*(lazy_state("sgd", E, W, b) if lazy is None else lazy), _column(b, E))
 
 def split_lines(offsets: np.ndarray, parts: int) -> np.ndarray:
     """Line indices ``(parts' + 1,)`` cutting lines ``offsets`` into up to ``parts`` runs of about equal words."""
@@ -469,15 +611,15 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
                 config: np.ndarray, keep: np.ndarray, sampler: tuple[np.ndarray, np.ndarray],
                 log_expected: np.ndarray, *,
                 alpha: tuple[float, float], progress: float, total_words: float, seed: int, chunk_index: int,
-                threads: int = 1) -> tuple[float, int, int]:
+                threads: int = 1, lazy: tuple | None = None) -> tuple[float, int, int]:
     """Train on the lines of one chunk (``ids (n,)`` int32, ``offsets (lines+1,)`` int64), in place.
 
     ``alpha = (start, end)``: the learning rate decays linearly from start to end over
     ``total_words``; ``progress`` is the number of words trained before this chunk. ``threads > 1``
     runs that many Hogwild parts in parallel; ``threads == 1`` is deterministic for a given seed.
     ``sampler = alias_table(q)`` of the sampling distribution q (the unigram sampler draws from it;
-    the uniform and log-uniform samplers draw directly).
-    Returns ``(Σ loss, examples, words)``.
+    the uniform and log-uniform samplers draw directly). ``lazy = lazy_state(...)`` trains with lazy
+    Adagrad/Adam at the rate ``alpha`` instead of SGD. Returns ``(Σ loss, examples, words)``.
     """
     W_ = E if W is None else W
     b_ = np.empty(0, E.dtype) if b is None else b
@@ -485,12 +627,13 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
     seeds = part_seeds(seed, chunk_index, bounds.shape[0] - 1)
     results = np.zeros((seeds.shape[0], 3))
     args = (ids, offsets, bounds, seeds, E, W_, b_, config, keep, *sampler, log_expected, float(alpha[0]),
-            float(alpha[1]), float(progress), float(offsets[-1]), float(total_words), results)
+            float(alpha[1]), float(progress), float(offsets[-1]), float(total_words), results,
+            _with_bias(lazy, E, W, b))
     if threads > 1:
         _train_parts_parallel(*args)
     else:
         empty = np.empty((0, 0), np.int64)
-        _train_parts_serial(*args, empty, empty, np.empty(0), True)
+        _train_parts_serial(*args[:-1], empty, empty, np.empty(0), True, args[-1])
     loss, examples, words = results.sum(axis=0)
     return float(loss), int(examples), int(words)
 
@@ -498,14 +641,14 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
 def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndarray, keep: np.ndarray,
                 sampler: tuple[np.ndarray, np.ndarray], *, seed: int, chunk_index: int,
                 alpha: tuple[float, float] = (0.0, 0.0), progress: float = 0.0, total_words: float = 1.0, E: np.ndarray | None = None,
-                W: np.ndarray | None = None, b: np.ndarray | None = None,
-                log_expected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+                W: np.ndarray | None = None, b: np.ndarray | None = None, log_expected: np.ndarray | None = None,
+                lazy: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The examples the kernel builds from a chunk on one thread: ``contexts (N, 2·window)`` (−1 = empty
     slot), ``samples (N, K+1)``, the learning rate ``alphas (N,)`` of each, and Σ loss.
 
     Without ``E`` nothing is trained (the autograd path batches these examples itself); with ``E``
-    (and ``W``, ``b`` as in ``train_chunk``) the kernel also trains on them, so a test can replay the
-    trace through ``sgd_step_reference``.
+    (and ``W``, ``b``, ``lazy`` as in ``train_chunk``) the kernel also trains on them, so a test can
+    replay the trace through ``sgd_step_reference`` (or a lazy optimizer).
     """
     sg, window, K = bool(config[0]), int(config[1]), int(config[7])
     bound = int(offsets[-1]) * (2 * window if sg else 1)
@@ -521,6 +664,7 @@ def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndar
     results = np.zeros((1, 3))
     _train_parts_serial(ids, offsets, bounds, part_seeds(seed, chunk_index, 1), E_, W_, b_, config, keep,
                         *sampler, log_expected, float(alpha[0]), float(alpha[1]), float(progress),
-                        float(offsets[-1]), float(total_words), results, contexts, samples, alphas, update)
+                        float(offsets[-1]), float(total_words), results, contexts, samples, alphas, update,
+                        _with_bias(lazy, E_, W, b))
     n = int(results[0, 1])
     return contexts[:n], samples[:n], alphas[:n], float(results[0, 0])

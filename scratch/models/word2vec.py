@@ -26,8 +26,11 @@ dropped) or "both" (word2vec.c/gensim: dropped words leave the line before windo
 
 Training: ``optimizer="sgd"`` runs the fused Numba kernel, SGD with the learning rate decaying
 linearly from ``alpha`` to ``min_alpha`` (gensim's schedule), Hogwild over ``threads`` parts of each
-corpus chunk. ``optimizer="adam"`` is the original's dense Adam on the autograd path
-(``random_softmax_loss``), batches of ``batch_size`` examples built by the same kernel walker.
+corpus chunk. ``"lazy-adam"`` and ``"lazy-adagrad"`` run the same kernel with per-row Adam/Adagrad at
+the constant rate ``lr``, updating only the rows each example touches (``scratch.optim``'s
+lazy-sparse rule, one example at a time). ``optimizer="adam"`` is the original's dense Adam on the
+autograd path (``random_softmax_loss``), batches of ``batch_size`` examples built by the same kernel
+walker.
 The corpus is streamed in chunks of ``chunk_tokens`` tokens, so memory does not grow with its length.
 """
 from __future__ import annotations
@@ -56,8 +59,24 @@ PRESETS = {
     "nce": dict(objective="nce", sampler="log-uniform", log_q=True, remove_accidental_hits=False,
                 shared_negatives=None),
 }
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "lazy-adam", "lazy-adagrad", "adam")
 MASKED_LOGIT = -1e30
+
+
+class LazyState:
+    """The kernel's lazy Adagrad/Adam state (``kernel.lazy_state``), saved and restored like an optimizer."""
+
+    NAMES = ("E_m", "E_v", "E_step", "W_m", "W_v", "W_step", "b_m", "b_v", "b_step")
+
+    def __init__(self, lazy: tuple):
+        self.lazy = lazy
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.NAMES, self.lazy[3:12]))
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for name, array in zip(self.NAMES, self.lazy[3:12]):
+            array[...] = state[name]
 
 
 @dataclass
@@ -203,6 +222,11 @@ class Word2Vec(Module, WordVectorsMixin):
             self.bias = Parameter(np.zeros(rows, np.float32)) if c.bias else None
         q = sampling_distribution(vocab.counts, c.resolved["sampler"], c.exclude_padding)
         self._sampler = kernel.alias_table(q)
+        self.optimizer = None
+        if c.optimizer == "adam":
+            self.optimizer = Adam(list(self.parameters()), lr=c.lr)
+        elif c.optimizer != "sgd":
+            self.optimizer = LazyState(kernel.lazy_state(c.optimizer.removeprefix("lazy-"), *self._tables()))
         with np.errstate(divide="ignore"):
             self._log_expected = np.log(c.negative * q)
         self._keep = (subsample_keep_probs(vocab.counts, c.sample) if c.subsample != "off"
@@ -253,11 +277,13 @@ class Word2Vec(Module, WordVectorsMixin):
             loss_sum, examples = 0.0, 0
             for index, chunk in enumerate(chunks()):
                 chunk_index = epoch * 1_000_003 + index
-                if c.optimizer == "sgd":
+                if c.optimizer != "adam":
+                    rate = (c.alpha, c.min_alpha) if c.optimizer == "sgd" else (c.lr, c.lr)
                     loss, count, words = kernel.train_chunk(
                         chunk.ids, chunk.offsets, *self._tables(), c.kernel_config(), self._keep,
-                        self._sampler, self._log_expected, alpha=(c.alpha, c.min_alpha), progress=done,
-                        total_words=total_words, seed=c.seed, chunk_index=chunk_index, threads=c.threads)
+                        self._sampler, self._log_expected, alpha=rate, progress=done, total_words=total_words,
+                        seed=c.seed, chunk_index=chunk_index, threads=c.threads,
+                        lazy=self.optimizer.lazy if self.optimizer is not None else None)
                 else:
                     loss, count, words = self._adam_chunk(chunk, chunk_index)
                 check_finite(loss, epoch)
@@ -274,8 +300,6 @@ class Word2Vec(Module, WordVectorsMixin):
     def _adam_chunk(self, chunk, chunk_index: int) -> tuple[float, int, int]:
         """Dense Adam (TF1/Keras semantics, §1.4) on the autograd loss, batch by batch."""
         c = self.config
-        if not hasattr(self, "_adam"):
-            self._adam = Adam(list(self.parameters()), lr=c.lr)
         contexts, samples, _, _ = kernel.trace_chunk(chunk.ids, chunk.offsets, len(self.vocab), c.kernel_config(),
                                                      self._keep, self._sampler, seed=c.seed,
                                                      chunk_index=chunk_index)
@@ -283,9 +307,9 @@ class Word2Vec(Module, WordVectorsMixin):
         for start in range(0, len(samples), c.batch_size):
             batch = slice(start, start + c.batch_size)
             loss = self.batch_loss(contexts[batch], samples[batch])
-            self._adam.zero_grad()
+            self.optimizer.zero_grad()
             loss.backward()
-            self._adam.step()
+            self.optimizer.step()
             loss_sum += float(loss.data) * len(samples[batch])
         return loss_sum, len(samples), int(chunk.offsets[-1])
 

@@ -293,3 +293,67 @@ def test_alias_table_of_a_zipf_law_and_bad_input():
     for bad in ([], [0.0, 0.0], [1.0, -0.1], [np.nan, 1.0], [[1.0]]):
         with pytest.raises(ValueError, match="q must be"):
             k.alias_table(np.array(bad))
+
+
+def lazy_reference(E, W, b, contexts, samples, valid, scale, alphas, optimizer, log_expected, loss):
+    """Replay examples one at a time: the dense gradient of each, then scratch.optim's lazy-sparse step."""
+    from scratch.nn import Parameter
+    from scratch.optim import Adagrad, Adam
+
+    params = [Parameter(x) for x in (E, W, b) if x is not None]
+    make = {"adam": lambda: Adam(params, lr=alphas[0], sparse=True),
+            "adagrad": lambda: Adagrad(params, lr=alphas[0], sparse=True)}[optimizer]
+    opt = make()
+    total = 0.0
+    for i in range(len(samples)):
+        one = slice(i, i + 1)
+        value, dE, dW, db = k.example_loss_and_grads(*(p.data for p in params), *([None, None] if W is None else []),
+                                                     contexts[one], scale[one], samples[one], valid[one],
+                                                     log_expected, loss)
+        for p, g in zip(params, (dE, dW, db)):
+            p.grad = g
+        opt.lr = alphas[i]
+        opt.step()
+        total += value
+    return total, [p.data for p in params]
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "adam"])
+@pytest.mark.parametrize("shared, options", [
+    (True, dict()), (False, dict(sg=1, shrink=1)), (False, dict(sampler=1, remove_hits=1, cbow_mean=1, pad=0)),
+    (True, dict(loss=1, sampler=2, log_q=1))])
+def test_lazy_optimizers_equal_scratch_optim_sparse_steps_on_the_replayed_examples(rng, optimizer, shared, options):
+    ids, offsets = corpus(rng)
+    cfg = config(**options)
+    sampler = k.alias_table(rng.dirichlet(np.ones(V1)))
+    log_expected = rng.normal(size=V1)
+    E, W, b = tables(rng, shared)
+    trained = [x.copy() for x in (E, W, b) if x is not None]
+    W_k, b_k = (None, None) if shared else (trained[1], trained[2])
+    lazy = k.lazy_state(optimizer, trained[0], W_k, b_k)
+    contexts, samples, alphas, loss = k.trace_chunk(ids, offsets, V1, cfg, np.ones(V1), sampler, seed=4,
+                                                    chunk_index=0, alpha=(0.05, 0.05), E=trained[0], W=W_k, b=b_k,
+                                                    log_expected=log_expected, lazy=lazy)
+    valid = np.ones(samples.shape, bool)
+    if options.get("remove_hits"):
+        valid[:, 1:] = samples[:, 1:] != samples[:, :1]
+    n = (contexts >= 0).sum(axis=1)
+    scale = 1.0 / n if options.get("cbow_mean") else np.ones(len(n))
+    assert len(samples) > 10 and (samples[:, 1:] == samples[:, :1]).any()      # repeated rows are exercised
+    ref_loss, replay = lazy_reference(*(x.copy() if x is not None else None for x in (E, W, b)), contexts, samples,
+                                      valid, scale, alphas, optimizer, log_expected if options.get("log_q") else None,
+                                      "nce" if options.get("loss") else "softmax")
+    assert loss == pytest.approx(ref_loss, rel=1e-10)
+    for x, y in zip(trained, replay):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)
+    if optimizer == "adam":                                   # per-row step counts of E: rows it was a context
+        inputs = np.unique(contexts[contexts >= 0])
+        counts = np.bincount(inputs, minlength=V1) if not shared else None
+        assert (lazy[5][inputs] > 0).all()
+        if counts is not None:
+            assert (lazy[5][counts == 0] == 0).all()
+
+
+def test_lazy_state_names_the_bad_optimizer():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        k.lazy_state("rmsprop", np.zeros((3, 2)), None, None)

@@ -86,6 +86,7 @@ def test_sampling_distributions():
     dict(), dict(sg=True, shared=False, sampler="unigram", subsample="both", shrink_window=True),
     dict(loss="nce", subsample="centre"), dict(optimizer="adam", lr=0.02, batch_size=256, epochs=3),
     dict(sg=True, shared=False, bias=False, sampler="unigram", loss="nce", log_q=False, shared_negatives=1),
+    dict(optimizer="lazy-adam", lr=0.01), dict(optimizer="lazy-adagrad", lr=0.1, sg=True, shared=False),
 ])
 def test_training_lowers_the_loss_and_groups_the_topics(corpus_file, options):
     settings = dict(dim=16, window=3, negative=5, epochs=4, min_count=1, alpha=0.05, sample=0.1, seed=1) | options
@@ -103,6 +104,23 @@ def test_a_seed_reproduces_single_thread_training(corpus_file):
     other = Word2Vec(**(settings | {"seed": 8})).fit(corpus_file).vectors
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("optimizer", ["lazy-adam", "adam"])
+def test_resuming_from_a_checkpoint_continues_the_optimizer_exactly(corpus_file, tmp_path, optimizer):
+    from scratch import checkpoint
+
+    settings = dict(dim=8, negative=4, epochs=2, min_count=1, shared=False, optimizer=optimizer, lr=0.01,
+                    batch_size=64, seed=3)
+    straight = Word2Vec(**settings).fit(corpus_file)
+    first = Word2Vec(**settings)
+    first.fit(corpus_file, on_epoch_end=lambda model, epoch: checkpoint.save(tmp_path / f"e{epoch}.npz", model,
+                                                                              model.optimizer, epoch=epoch))
+    resumed = Word2Vec(**settings).build(first.vocab)
+    epoch = checkpoint.load(tmp_path / "e1.npz", resumed, resumed.optimizer)["epoch"]
+    resumed.fit(corpus_file, start_epoch=epoch)
+    for name, p in straight.named_parameters():
+        np.testing.assert_array_equal(p.data, dict(resumed.named_parameters())[name].data)
 
 
 def test_two_threads_train_the_same_number_of_words(corpus_file):
