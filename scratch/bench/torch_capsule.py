@@ -10,7 +10,8 @@ from __future__ import annotations
 
 
 def torch_route(u_hat, iterations: int, mode: str, eps: float):
-    """u_hat: torch (B, K, N, D) → v (B, K, D), autograd through every iteration; ``mode`` "sabour" | "su1" | "su2"."""
+    """u_hat: torch (B, K, N, D) → v (B, K, D), autograd through every iteration;
+    ``mode`` "sabour" | "su1" | "su2"."""
     import torch
 
     def squash(s):

@@ -58,9 +58,11 @@ class ImageColumns:
         self.out_size = ((h - kh) // sh + 1, (w - kw) // sw + 1)
         h_out, w_out = self.out_size
         if (sh, sw) == (1, 1):
-            self.pitch, self.length, self.run, self.run_strides = w, (h_out - 1) * w + w_out, ((h_out - 1) * w + w_out,), (1,)
+            self.pitch, self.length = w, (h_out - 1) * w + w_out
+            self.run, self.run_strides = (self.length,), (1,)
         else:
-            self.pitch, self.length, self.run, self.run_strides = w_out, h_out * w_out, self.out_size, (sh * w, sw)
+            self.pitch, self.length = w_out, h_out * w_out
+            self.run, self.run_strides = self.out_size, (sh * w, sw)
 
     def chunks(self, n: int, itemsize: int) -> list[slice]:
         """Slices of the batch whose im2col matrix has about ``CHUNK_BYTES``."""
@@ -79,7 +81,8 @@ class ImageColumns:
 
     def col2im_add(self, dcols: np.ndarray, dimages: np.ndarray) -> None:
         """dimages[n, c, sh·p + i, sw·q + j] += dcols[(i, j, c), n·L + t], one ``+=`` per offset (i, j)."""
-        dcols, windows = dcols.reshape(self.kernel + (self.image_shape[0], len(dimages)) + self.run), self.windows(dimages)
+        dcols = dcols.reshape(self.kernel + (self.image_shape[0], len(dimages)) + self.run)
+        windows = self.windows(dimages)
         for i, j in np.ndindex(*self.kernel):
             windows[i, j] += dcols[i, j]
 
