@@ -29,8 +29,8 @@ import numpy as np
 
 from scratch import checkpoint
 from scratch.datasets.lm import lm_corpus_split
-from scratch.models.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, seed_summary, text_chart,
-                                          training_config)
+from scratch.models.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, inference_variants,
+                                          seed_summary, text_chart, training_config)
 from scratch.models.lm import TrainConfig, train_lm
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
@@ -76,16 +76,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, val: np.ndarray) -> dict:
     """Train (or reuse) one variant and seed and evaluate it; the result is cached as JSON under --out."""
     settings = {name: getattr(args, name) for name in SETTINGS}
+    base = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
+                             norm=args.norm, prenorm=not args.postnorm, activation=args.activation,
+                             train_len=args.seq_len)
+    config = training_config(base, variant)
     result_path = args.out / f"{variant}_seed{seed}.json"
     if result_path.exists():
         result = json.loads(result_path.read_text())
         if result.get("settings", settings) != settings:
             raise ValueError(f"{result_path} was made with other settings ({result['settings']}); use another --out")
+        applicable = inference_variants(config)
+        result["results"] = {name: cells for name, cells in result["results"].items() if name in applicable}
         return result
-    base = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
-                             norm=args.norm, prenorm=not args.postnorm, activation=args.activation,
-                             train_len=args.seq_len)
-    config = training_config(base, variant)
     model = TransformerLM(config, rng=np.random.default_rng(seed))
     train_config = TrainConfig(seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
                                final_lr=args.final_lr, warmup=args.warmup, clip=args.clip,

@@ -54,11 +54,16 @@ def training_config(base: TransformerConfig, variant: str) -> TransformerConfig:
 
 
 def inference_variants(config: TransformerConfig) -> dict[str, dict]:
-    """The inference variants that apply to a trained configuration, as forward keyword arguments."""
+    """The inference variants that apply to a trained configuration (and change its output), as forward
+    keyword arguments."""
     n = config.train_len
     variants = {"full": {}, "window": {"window": n}}
+    # HWFA's RoPE layers see distances < hwfa_window only and its full layer has no RoPE, so ReRoPE with
+    # w ≥ hwfa_window would clip nothing and equal "full"
+    rerope_changes_something = config.hwfa_window is None or config.hwfa_window > n // 2
     if config.position in ("rope", "xpos"):
         variants["log_n_clip"] = {"log_n_clip": True}
+    if config.position in ("rope", "xpos") and rerope_changes_something:
         variants["rerope"] = {"rerope": n // 2}
         variants["rerope+log_n_clip"] = {"rerope": n // 2, "log_n_clip": True}
         variants["leaky_rerope"] = {"rerope": n // 2, "leaky_k": 16.0}

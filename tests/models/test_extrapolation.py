@@ -41,6 +41,9 @@ def test_inference_variants_depend_on_the_position_encoding():
     assert rope["window"] == {"window": 16} and rope["rerope"] == {"rerope": 8}
     assert set(rope) == {"full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope"}
     assert set(inference_variants(TransformerConfig(train_len=16, position="alibi"))) == {"full", "window"}
+    hwfa = TransformerConfig(train_len=16, position="rope", hwfa_window=6)
+    assert set(inference_variants(hwfa)) == {"full", "window", "log_n_clip"}
+    assert "rerope" in inference_variants(TransformerConfig(train_len=16, position="rope", hwfa_window=12))
 
 
 def test_evaluate_extrapolation_grid_matches_direct_evaluation():
@@ -85,3 +88,10 @@ def test_text_chart_bar_lengths_follow_the_values():
         text_chart({"a": [1.0]}, ["T=64", "T=128"], 0, 1)
     with pytest.raises(ValueError, match="hi > lo"):
         text_chart({"a": [1.0]}, ["T"], 1, 1)
+
+
+def test_rerope_on_hwfa_with_a_window_inside_w_equals_full_attention():
+    config = TransformerConfig(dim=16, layers=3, heads=2, ffn_dim=32, train_len=16, hwfa_window=6)
+    model = TransformerLM(config, rng=np.random.default_rng(0))
+    ids = np.random.default_rng(1).integers(0, 256, (2, 40))
+    np.testing.assert_allclose(model(ids, rerope=8).data, model(ids).data, rtol=1e-4, atol=1e-5)
