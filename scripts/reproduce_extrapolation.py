@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, va
 
 def table(runs: list[dict], lengths: list[int]) -> str:
     """Markdown: one row per (training, inference) variant; accuracy % mean ± half-range over seeds
-    (bits/byte mean) per length, then copy accuracy % per length."""
+    (bits/byte mean) per length, then copy accuracy % (mean ± half-range) per length."""
     accuracy, bits = seed_summary(runs, "accuracy"), seed_summary(runs, "bits")
     copy = seed_summary(runs, "copy_accuracy")
     seeds = {key: sum(r["variant"] == key[0] for r in runs) for key in accuracy}
@@ -120,7 +120,7 @@ def table(runs: list[dict], lengths: list[int]) -> str:
     for key, per_length in accuracy.items():
         cells = [*key, str(seeds[key])]
         cells += [f"{100 * per_length[t][0]:.1f}±{100 * per_length[t][1]:.1f} ({bits[key][t][0]:.2f})" for t in lengths]
-        cells += [f"{100 * copy[key][t][0]:.1f}" for t in lengths]
+        cells += [f"{100 * copy[key][t][0]:.1f}±{100 * copy[key][t][1]:.1f}" for t in lengths]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
