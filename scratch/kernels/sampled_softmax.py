@@ -433,7 +433,8 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     ``config`` int64: sg, window, right_trim, shrink, pad, cbow_mean, subsampling, K, sampler,
     exclude_padding, share, remove_hits, use_log_q, loss_kind. The learning rate decays linearly
     from alpha_start to alpha_end with the progress (progress_start + span · fraction of these lines
-    done) / total_words, span being the words this walk stands for. Returns (Σ loss, examples, words).
+    done) / total_words, span being the words this walk stands for. Returns (Σ loss, examples, words,
+    kept), kept = the centre positions left after subsampling.
     """
     sg, window, right_trim, shrink, pad, cbow_mean = config[0], config[1], config[2], config[3], config[4], config[5]
     subsampling, K, sampler, exclude_padding = config[6], config[7], config[8], config[9]
@@ -451,7 +452,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     grads, bias_grads = np.empty((entries, d)), np.empty(entries)
     state = np.uint64(seed)
     part_words = offsets[last_line] - offsets[first_line]
-    loss_sum, examples, words = 0.0, 0, 0
+    loss_sum, examples, words, kept = 0.0, 0, 0, 0
     tracing = trace_samples.shape[0] > 0
     # Lines are copied into one buffer and rows are addressed by index: slicing would create array
     # views whose reference counts, shared by the Hogwild threads, cost a contended atomic each.
@@ -477,6 +478,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                 state = lcg_next(state)
                 if _unit(state) >= keep[tokens[i]]:
                     continue
+            kept += 1
             reach = window
             if shrink:
                 state = lcg_next(state)
@@ -524,7 +526,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                 if sg:
                     context[0], context[g] = context[g], context[0]
                 examples += 1
-    return loss_sum, examples, words
+    return loss_sum, examples, words, kept
 
 
 @njit(cache=True, parallel=True)
@@ -534,10 +536,11 @@ def _train_parts_parallel(ids, offsets, bounds, seeds, E, W, b, config, keep, th
     empty_i, empty_f = np.empty((0, 0), np.int64), np.empty(0)
     for p in prange(seeds.shape[0]):
         # The parts advance together, so each one's progress through its lines stands for the chunk's.
-        loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
-                                         threshold, alias, log_expected, alpha_start, alpha_end, progress_start,
-                                         chunk_words, total_words, empty_i, empty_i, empty_f, True, lazy)
-        results[p, 0], results[p, 1], results[p, 2] = loss, count, words
+        loss, count, words, kept = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config,
+                                               keep, threshold, alias, log_expected, alpha_start, alpha_end,
+                                               progress_start, chunk_words, total_words, empty_i, empty_i, empty_f,
+                                               True, lazy)
+        results[p, 0], results[p, 1], results[p, 2], results[p, 3] = loss, count, words, kept
 
 
 @njit(cache=True)
@@ -548,11 +551,12 @@ def _train_parts_serial(ids, offsets, bounds, seeds, E, W, b, config, keep, thre
     done = 0.0
     for p in range(seeds.shape[0]):
         span = float(offsets[bounds[p + 1]] - offsets[bounds[p]])
-        loss, count, words = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config, keep,
-                                         threshold, alias, log_expected, alpha_start, alpha_end, progress_start + done,
-                                         span, total_words, trace_contexts, trace_samples, trace_alpha, update, lazy)
+        loss, count, words, kept = _train_part(ids, offsets, bounds[p], bounds[p + 1], seeds[p], E, W, b, config,
+                                               keep, threshold, alias, log_expected, alpha_start, alpha_end,
+                                               progress_start + done, span, total_words, trace_contexts,
+                                               trace_samples, trace_alpha, update, lazy)
         done += span
-        results[p, 0], results[p, 1], results[p, 2] = loss, count, words
+        results[p, 0], results[p, 1], results[p, 2], results[p, 3] = loss, count, words, kept
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -611,7 +615,7 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
                 config: np.ndarray, keep: np.ndarray, sampler: tuple[np.ndarray, np.ndarray],
                 log_expected: np.ndarray, *,
                 alpha: tuple[float, float], progress: float, total_words: float, seed: int, chunk_index: int,
-                threads: int = 1, lazy: tuple | None = None) -> tuple[float, int, int]:
+                threads: int = 1, lazy: tuple | None = None) -> tuple[float, int, int, int]:
     """Train on the lines of one chunk (``ids (n,)`` int32, ``offsets (lines+1,)`` int64), in place.
 
     ``alpha = (start, end)``: the learning rate decays linearly from start to end over
@@ -619,13 +623,14 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
     runs that many Hogwild parts in parallel; ``threads == 1`` is deterministic for a given seed.
     ``sampler = alias_table(q)`` of the sampling distribution q (the unigram sampler draws from it;
     the uniform and log-uniform samplers draw directly). ``lazy = lazy_state(...)`` trains with lazy
-    Adagrad/Adam at the rate ``alpha`` instead of SGD. Returns ``(Σ loss, examples, words)``.
+    Adagrad/Adam at the rate ``alpha`` instead of SGD. Returns ``(Σ loss, examples, words, kept)``:
+    kept counts the centre positions that survived subsampling (gensim's "effective words").
     """
     W_ = E if W is None else W
     b_ = np.empty(0, E.dtype) if b is None else b
     bounds = split_lines(offsets, threads)
     seeds = part_seeds(seed, chunk_index, bounds.shape[0] - 1)
-    results = np.zeros((seeds.shape[0], 3))
+    results = np.zeros((seeds.shape[0], 4))
     args = (ids, offsets, bounds, seeds, E, W_, b_, config, keep, *sampler, log_expected, float(alpha[0]),
             float(alpha[1]), float(progress), float(offsets[-1]), float(total_words), results,
             _with_bias(lazy, E, W, b))
@@ -634,8 +639,8 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
     else:
         empty = np.empty((0, 0), np.int64)
         _train_parts_serial(*args[:-1], empty, empty, np.empty(0), True, args[-1])
-    loss, examples, words = results.sum(axis=0)
-    return float(loss), int(examples), int(words)
+    loss, examples, words, kept = results.sum(axis=0)
+    return float(loss), int(examples), int(words), int(kept)
 
 
 def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndarray, keep: np.ndarray,
@@ -661,7 +666,7 @@ def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndar
     b_ = np.empty(0, E_.dtype) if b is None else b
     log_expected = np.zeros(rows) if log_expected is None else log_expected
     bounds = np.array([0, offsets.shape[0] - 1], np.int64)
-    results = np.zeros((1, 3))
+    results = np.zeros((1, 4))
     _train_parts_serial(ids, offsets, bounds, part_seeds(seed, chunk_index, 1), E_, W_, b_, config, keep,
                         *sampler, log_expected, float(alpha[0]), float(alpha[1]), float(progress),
                         float(offsets[-1]), float(total_words), results, contexts, samples, alphas, update,

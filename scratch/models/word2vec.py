@@ -274,16 +274,17 @@ class Word2Vec(Module, WordVectorsMixin):
         progress = Progress(total=int(total_words), unit="words", label="words")
         done = epoch_words * start_epoch
         for epoch in range(start_epoch, c.epochs):
-            loss_sum, examples = 0.0, 0
+            loss_sum, examples, kept = 0.0, 0, 0
             for index, chunk in enumerate(chunks()):
                 chunk_index = epoch * 1_000_003 + index
                 if c.optimizer != "adam":
                     rate = (c.alpha, c.min_alpha) if c.optimizer == "sgd" else (c.lr, c.lr)
-                    loss, count, words = kernel.train_chunk(
+                    loss, count, words, centres = kernel.train_chunk(
                         chunk.ids, chunk.offsets, *self._tables(), c.kernel_config(), self._keep,
                         self._sampler, self._log_expected, alpha=rate, progress=done, total_words=total_words,
                         seed=c.seed, chunk_index=chunk_index, threads=c.threads,
                         lazy=self.optimizer.lazy if self.optimizer is not None else None)
+                    kept += centres
                 else:
                     loss, count, words = self._adam_chunk(chunk, chunk_index)
                 check_finite(loss, epoch)
@@ -291,7 +292,10 @@ class Word2Vec(Module, WordVectorsMixin):
                 progress.update(int(done), items=words, epoch=epoch + 1, loss=loss_sum / max(examples, 1))
             if examples == 0:
                 raise ValueError(f"{source} gave no training example (lines too short for a context?)")
-            self.history.append({"epoch": epoch + 1, "loss": loss_sum / examples, "examples": examples})
+            record = {"epoch": epoch + 1, "loss": loss_sum / examples, "examples": examples}
+            if c.optimizer != "adam":  # words left after subsampling (gensim's "effective words")
+                record["kept"] = kept
+            self.history.append(record)
             if on_epoch_end is not None:
                 on_epoch_end(self, epoch + 1)
         progress.close()

@@ -188,6 +188,18 @@ def test_skipgram_pairs_every_context_word_with_the_centre():
     assert (contexts[:, 1:] == -1).all()
 
 
+@pytest.mark.parametrize("subsampling", [1, 2])
+def test_kept_words_count_the_centres_left_by_subsampling(rng, subsampling):
+    ids, offsets = corpus(rng, lines=(400, 300))
+    keep = np.linspace(0.1, 1.0, V1)
+    E = rng.normal(scale=0.1, size=(V1, D))
+    _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, config(subsampling=subsampling, sg=1),
+                                             keep, uniform_sampler(), np.zeros(V1), alpha=(0.01, 0.01), progress=0,
+                                             total_words=1e9, seed=0, chunk_index=0)
+    expected = keep[ids].sum()
+    assert words == 700 and abs(kept - expected) < 4 * np.sqrt(expected) and examples > kept
+
+
 def test_subsampling_centre_only_versus_both(rng):
     ids, offsets = corpus(rng, lines=(40, 40, 40))
     keep = np.ones(V1)
@@ -261,8 +273,8 @@ def test_hogwild_training_on_two_threads_learns_like_one_thread(rng):
         runs = [k.train_chunk(ids, offsets, E, W, b, config(remove_hits=1), np.ones(V1), uniform_sampler(),
                               np.zeros(V1), alpha=(0.05, 0.05), progress=0, total_words=1e9, seed=0, chunk_index=0,
                               threads=threads) for _ in range(3)]
-        assert all(words == offsets[-1] for _, _, words in runs) and np.isfinite(E).all()
-        losses[threads] = [loss / examples for loss, examples, _ in runs]
+        assert all(words == kept == offsets[-1] for _, _, words, kept in runs) and np.isfinite(E).all()
+        losses[threads] = [loss / examples for loss, examples, _, _ in runs]
     for threads in (1, 2):
         assert losses[threads][-1] < 0.6 * losses[threads][0]
     assert losses[2][-1] == pytest.approx(losses[1][-1], rel=0.1)
