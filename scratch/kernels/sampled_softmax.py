@@ -320,18 +320,20 @@ def _lazy_row_step(theta, m, v, t, r, g, lr, kind, beta1, beta2, eps):
     """Adagrad (kind 1) or Adam (kind 2) on row r of ``theta`` with gradient g, as ``scratch.optim``'s
     lazy-sparse mode: Adagrad G_r += g², θ_r −= lr g / (√G_r + ε) (m holds G); Adam with the row's own
     step count t_r: m_r, v_r ← moments, θ_r −= lr/(1 − β₁^t_r) · m_r / (√v_r / √(1 − β₂^t_r) + ε)."""
+    real = theta.dtype.type  # constants in the table's dtype, so float32 rows stay float32 and vectorise
     if kind == 1:
+        rate, tiny = real(lr), real(eps)
         for k in range(theta.shape[1]):
             m[r, k] += g[k] * g[k]
-            theta[r, k] -= lr * g[k] / (math.sqrt(m[r, k]) + eps)
+            theta[r, k] -= rate * g[k] / (math.sqrt(m[r, k]) + tiny)
         return
     t[r] += 1
-    step = lr / (1.0 - beta1 ** t[r])
-    root = math.sqrt(1.0 - beta2 ** t[r])
+    step, root = real(lr / (1.0 - beta1 ** t[r])), real(math.sqrt(1.0 - beta2 ** t[r]))
+    b1, b2, tiny = real(beta1), real(beta2), real(eps)
     for k in range(theta.shape[1]):
-        m[r, k] = beta1 * m[r, k] + (1.0 - beta1) * g[k]
-        v[r, k] = beta2 * v[r, k] + (1.0 - beta2) * g[k] * g[k]
-        theta[r, k] -= step * m[r, k] / (math.sqrt(v[r, k]) / root + eps)
+        m[r, k] = b1 * m[r, k] + (1 - b1) * g[k]
+        v[r, k] = b2 * v[r, k] + (1 - b2) * g[k] * g[k]
+        theta[r, k] -= step * m[r, k] / (math.sqrt(v[r, k]) / root + tiny)
 
 
 @njit(cache=True)
@@ -354,7 +356,7 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
     zero takes one optimizer step (``_lazy_row_step``), which is ``scratch.optim``'s lazy-sparse rule
     applied to this example's gradient. ``lazy`` is ``lazy_state(...)``: (kind, shared, (β₁, β₂, ε),
     E's m, v, t, W's m, v, t, b's m, v, t, b) with b and its state as (rows, 1) columns. Work buffers: entry_table,
-    entry_row ``(K+1+C,)`` int64, grads ``(K+1+C, d)`` and bias_grads ``(K+1+C,)`` float64.
+    entry_row ``(K+1+C,)`` int64, grads ``(K+1+C, d)`` and bias_grads ``(K+1+C,)`` in the tables' dtype.
     """
     kind, shared, hyper = lazy[0], lazy[1], lazy[2]
     beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
@@ -368,8 +370,9 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
         dh[k] = 0.0
     for s in range(n):
         r = sample[s]
+        ds = h.dtype.type(delta[s])
         for k in range(d):
-            dh[k] += delta[s] * W[r, k]
+            dh[k] += ds * W[r, k]
         e = _entry(entry_table, entry_row, count, output, r)
         if e < 0:
             e, count = count, count + 1
@@ -377,8 +380,8 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
             grads[e, :] = 0.0
             bias_grads[e] = 0.0
         for k in range(d):
-            grads[e, k] += delta[s] * h[k]
-        bias_grads[e] += delta[s]
+            grads[e, k] += ds * h[k]
+        bias_grads[e] += ds
     for j in range(n_context):
         c = context[j]
         e = _entry(entry_table, entry_row, count, 0, c)
@@ -388,7 +391,7 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
             grads[e, :] = 0.0
             bias_grads[e] = 0.0
         for k in range(d):
-            grads[e, k] += scale * dh[k]
+            grads[e, k] += h.dtype.type(scale) * dh[k]
     for e in range(count):
         r = entry_row[e]
         touched = False
@@ -449,7 +452,7 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
     context = np.empty(2 * window, dtype=np.int64)
     entries = K + 1 + 2 * window
     entry_table, entry_row = np.empty(entries, np.int64), np.empty(entries, np.int64)
-    grads, bias_grads = np.empty((entries, d)), np.empty(entries)
+    grads, bias_grads = np.empty((entries, d), E.dtype), np.empty(entries, E.dtype)
     state = np.uint64(seed)
     part_words = offsets[last_line] - offsets[first_line]
     loss_sum, examples, words, kept = 0.0, 0, 0, 0
