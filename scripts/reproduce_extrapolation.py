@@ -149,11 +149,16 @@ def plot(runs: list[dict], lengths: list[int], path: Path) -> bool:
     except ImportError:
         return False
     fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    # one colour per training variant, one line style and marker per inference variant
+    colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(dict.fromkeys(r["variant"] for r in runs))}
+    styles = {"full": ("-", "o"), "window": ("--", "s"), "log_n_clip": (":", "v"), "rerope": ("-.", "^"),
+              "rerope+log_n_clip": ((0, (3, 1, 1, 1)), "D"), "leaky_rerope": ((0, (1, 1)), "x")}
     for ax, (metric, name) in zip(axes, (("accuracy", "next-byte accuracy"), ("bits", "loss (bits/byte)"),
                                          ("copy_accuracy", "copy accuracy (second half of u‖u)"))):
         for (variant, inference), per_length in seed_summary(runs, metric).items():
-            style = "-" if inference == "full" else "--" if inference == "window" else ":"
-            ax.plot(lengths, [per_length[t][0] for t in lengths], style, marker="o", label=f"{variant} / {inference}")
+            line, marker = styles.get(inference, ("-", "o"))
+            ax.plot(lengths, [per_length[t][0] for t in lengths], linestyle=line, marker=marker,
+                    color=colours[variant], label=f"{variant} / {inference}")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("test length T")
         ax.set_ylabel(name)
