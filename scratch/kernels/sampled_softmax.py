@@ -245,10 +245,8 @@ def _example_forward(E, W, b, context, n_context, scale, sample, valid, log_expe
                      h, z, delta):
     """h = scale · Σ_j E[context_j], the slot logits z and δ = ∂L/∂z of one example; returns its loss."""
     d = E.shape[1]
-    first = context[0]
-    for k in range(d):
-        h[k] = E[first, k]
-    for j in range(1, n_context):
+    h[:] = 0.0
+    for j in range(n_context):
         c = context[j]
         for k in range(d):
             h[k] += E[c, k]
@@ -320,7 +318,7 @@ def _lazy_row_step(theta, m, v, t, r, g, lr, kind, beta1, beta2, eps):
     """Adagrad (kind 1) or Adam (kind 2) on row r of ``theta`` with gradient g, as ``scratch.optim``'s
     lazy-sparse mode: Adagrad G_r += g², θ_r −= lr g / (√G_r + ε) (m holds G); Adam with the row's own
     step count t_r: m_r, v_r ← moments, θ_r −= lr/(1 − β₁^t_r) · m_r / (√v_r / √(1 − β₂^t_r) + ε)."""
-    real = theta.dtype.type  # constants in the table's dtype, so float32 rows stay float32 and vectorise
+    real = theta.dtype.type  # constants in the table's dtype, so float32 rows stay in float32 arithmetic
     if kind == 1:
         rate, tiny = real(lr), real(eps)
         for k in range(theta.shape[1]):
@@ -354,9 +352,10 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
     a repeated sample and, with shared weights, a context word at once): output rows get Σ_s δ_s h,
     context rows s · ∂L/∂h with ∂L/∂h = Σ_s δ_s W[S_s]; then each row whose gradient is not exactly
     zero takes one optimizer step (``_lazy_row_step``), which is ``scratch.optim``'s lazy-sparse rule
-    applied to this example's gradient. ``lazy`` is ``lazy_state(...)``: (kind, shared, (β₁, β₂, ε),
-    E's m, v, t, W's m, v, t, b's m, v, t, b) with b and its state as (rows, 1) columns. Work buffers: entry_table,
-    entry_row ``(K+1+C,)`` int64, grads ``(K+1+C, d)`` and bias_grads ``(K+1+C,)`` in the tables' dtype.
+    applied to this example's gradient. ``lazy`` is the tuple of ``lazy_state`` with the bias column
+    appended (``_with_bias``): (kind, shared, (β₁, β₂, ε), E's m, v, t, W's m, v, t, b's m, v, t, b).
+    Work buffers: entry_table, entry_row ``(K+1+C,)`` int64, grads ``(K+1+C, d)`` and bias_grads
+    ``(K+1+C,)`` in the tables' dtype.
     """
     kind, shared, hyper = lazy[0], lazy[1], lazy[2]
     beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
@@ -365,6 +364,7 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
     value = _example_forward(E, W, b, context, n_context, scale, sample, valid, log_expected, use_log_q, loss_kind,
                              h, z, delta)
     output = 0 if shared else 1
+    input_scale = h.dtype.type(scale)
     count = 0
     for k in range(d):
         dh[k] = 0.0
@@ -391,7 +391,7 @@ def example_update_lazy(E, W, b, context, n_context, scale, sample, valid, log_e
             grads[e, :] = 0.0
             bias_grads[e] = 0.0
         for k in range(d):
-            grads[e, k] += h.dtype.type(scale) * dh[k]
+            grads[e, k] += input_scale * dh[k]
     for e in range(count):
         r = entry_row[e]
         touched = False
@@ -648,8 +648,9 @@ def train_chunk(ids: np.ndarray, offsets: np.ndarray, E: np.ndarray, W: np.ndarr
 
 def trace_chunk(ids: np.ndarray, offsets: np.ndarray, rows: int, config: np.ndarray, keep: np.ndarray,
                 sampler: tuple[np.ndarray, np.ndarray], *, seed: int, chunk_index: int,
-                alpha: tuple[float, float] = (0.0, 0.0), progress: float = 0.0, total_words: float = 1.0, E: np.ndarray | None = None,
-                W: np.ndarray | None = None, b: np.ndarray | None = None, log_expected: np.ndarray | None = None,
+                alpha: tuple[float, float] = (0.0, 0.0), progress: float = 0.0, total_words: float = 1.0,
+                E: np.ndarray | None = None, W: np.ndarray | None = None, b: np.ndarray | None = None,
+                log_expected: np.ndarray | None = None,
                 lazy: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The examples the kernel builds from a chunk on one thread: ``contexts (N, 2·window)`` (−1 = empty
     slot), ``samples (N, K+1)``, the learning rate ``alphas (N,)`` of each, and Σ loss.

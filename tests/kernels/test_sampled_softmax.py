@@ -10,10 +10,11 @@ V1, D, K = 9, 5, 4  # rows (V + 1 with the padding row), dimension, samples
 
 
 def batch(rng, B=6, C=4, remove_hits=True):
-    """Examples that exercise aliasing: empty slots, padding id 0, repeated ids, the target among
-    the contexts and among the samples."""
+    """Examples that exercise aliasing: empty slots (one example with none: h = 0), padding id 0,
+    repeated ids, the target among the contexts and among the samples."""
     contexts = rng.integers(0, V1, size=(B, C))
     contexts[0, 2:] = -1
+    contexts[4, :] = -1
     contexts[1, :] = 3
     samples = rng.integers(0, V1, size=(B, K + 1))
     samples[2, 1] = samples[2, 0]
