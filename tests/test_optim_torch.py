@@ -7,6 +7,8 @@ from scratch.optim import SGD, Adagrad, Adam, AdamW, clip_grad_norm
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 STEPS = 5
 
 

@@ -12,6 +12,8 @@ import scratch
 from scratch import functional as F
 
 torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
 TF = torch.nn.functional
 
 ATOL, RTOL = 1e-10, 1e-8

@@ -6,6 +6,8 @@ from scratch import Tensor, nn
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 F64 = {"dtype": np.float64}
 
 
