@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd import Tensor, as_tensor, no_grad
 from ..autograd import functional as F
 from ..nn import Conv2d, Linear, Module, ModuleList, init
-from ..nn.validation import generator
+from ..validation import generator
 from ..progress import Progress, check_finite
 from ..kernels.routing import route_forward_reference
 from .capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss

@@ -29,7 +29,7 @@ from .. import functional as F
 from ..autograd import Function, Tensor, no_grad
 from ..kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
 from ..nn import Embedding, Linear, Module, Parameter, RMSNorm, init
-from ..nn.validation import floating_dtype, generator, positive_int
+from ..validation import floating_dtype, generator, positive_int
 from .vq import VectorQuantizer
 
 ATTENTIONS = ("vq", "local", "window", "full")

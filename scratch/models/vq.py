@@ -20,7 +20,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..nn import Module
-from ..nn.validation import floating_dtype, generator, positive_int
+from ..validation import floating_dtype, generator, positive_int
 
 COUNT_FLOOR = 0.01
 

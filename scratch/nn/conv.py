@@ -9,7 +9,7 @@ from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
 from . import init
 from .module import Module, Parameter
-from .validation import floating_dtype, generator, int_pair, positive_int
+from ..validation import floating_dtype, generator, int_pair, positive_int
 
 
 class Conv2d(Module):

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd import functional as F
 from .module import Module
-from .validation import generator
+from ..validation import generator
 
 
 class Dropout(Module):

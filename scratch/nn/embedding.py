@@ -7,7 +7,7 @@ from ..autograd import functional as F
 from ..autograd import Tensor, where
 from . import init
 from .module import Module, Parameter
-from .validation import floating_dtype, generator, positive_int
+from ..validation import floating_dtype, generator, positive_int
 
 
 class Embedding(Module):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor
-from .validation import generator
+from ..validation import generator
 
 _MODES = ("fan_in", "fan_out")
 

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import Tensor, as_tensor
 from . import init
 from .module import Module, Parameter
-from .validation import floating_dtype, generator, positive_int
+from ..validation import floating_dtype, generator, positive_int
 
 
 class Linear(Module):

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import functional as F
 from ..autograd import Tensor
 from .module import Module, Parameter
-from .validation import floating_dtype, positive_int
+from ..validation import floating_dtype, positive_int
 
 
 def _positive_eps(eps: float) -> float:

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd import functional as F
 from .module import Module
-from .validation import int_pair
+from ..validation import int_pair
 
 
 class _Pool2d(Module):
