@@ -1,22 +1,37 @@
-"""window_attention: Numba kernel == NumPy reference == masked dense attention, gradchecks, bad input."""
+"""window_attention: Numba kernel == NumPy reference == masked dense attention (within one query block
+and across several), the log-n factors, gradchecks, bad input."""
+import math
+
 import numpy as np
 import pytest
 
-from scratch import Tensor, gradcheck
-from scratch.kernels.window_attention import log_n_factors, window_attention
-from scratch.models.attention import causal_mask, dense_attention, relative_positions
+from scratch import Tensor, gradcheck, where
+from scratch.kernels.window_attention import QUERY_BLOCK, log_n_factors, window_attention
+from scratch.models.attention import causal_mask, dense_attention
 
 
 def _inputs(rng, shape=(2, 3, 37, 4)):
     return [rng.standard_normal(shape) for _ in range(3)]
 
 
+def _log_n_formula(seq_len, window, log_n):
+    """c_t = log(min(t + 1, w)) / log N, row by row: query t sees min(t + 1, w) keys."""
+    return np.array([math.log(min(t + 1, window)) / math.log(log_n) for t in range(seq_len)])
+
+
 def _dense(q, k, v, window, bias, log_n):
-    seq_len = q.shape[2]
-    rel = relative_positions(seq_len)
-    dense_bias = None if bias is None else bias[:, np.clip(rel, 0, window - 1)]
-    c = None if log_n is None else log_n_factors(seq_len, window, log_n)
-    return dense_attention(q, k, v, mask=causal_mask(seq_len, window), bias=dense_bias, row_scale=c)
+    """Quadratic causal attention with the window as a (T, T) mask: s_tj = c_t q_t·k_j / √D + β_h(t − j)
+    for 0 ≤ t − j < w, softmax over j, then Σ_j p_tj v_j. Tensors in, a Tensor out (for the gradients)."""
+    seq_len, dim = q.shape[2], q.shape[3]
+    delta = np.arange(seq_len)[:, None] - np.arange(seq_len)[None, :]
+    visible = (delta >= 0) & (delta < window)
+    c = np.ones(seq_len) if log_n is None else _log_n_formula(seq_len, window, log_n)
+    logits = (q @ k.swapaxes(-1, -2)) * (c[:, None] / math.sqrt(dim))
+    if bias is not None:
+        logits = logits + bias[:, np.clip(delta, 0, window - 1)]
+    logits = where(visible, logits, np.array(-1e30))
+    weights = (logits - logits.data.max(axis=-1, keepdims=True)).exp()
+    return (weights @ v) / weights.sum(axis=-1, keepdims=True)
 
 
 def _value_and_grads(fn, arrays, upstream):
@@ -45,6 +60,50 @@ def test_equals_masked_dense_attention(window, with_bias, log_n, implementation)
 
     for ours, theirs in zip(_value_and_grads(kernel, arrays, upstream), _value_and_grads(dense, arrays, upstream)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("seq_len", [QUERY_BLOCK + 1, 200, 520])
+@pytest.mark.parametrize("window", [1, 30, QUERY_BLOCK, 100, 600])
+@pytest.mark.parametrize("log_n", [None, 48])
+@pytest.mark.parametrize("implementation", ["numba", "numpy"])
+def test_spanning_several_query_blocks_equals_masked_dense_attention(seq_len, window, log_n, implementation):
+    """Output and dq, dk, dv, dβ over 2 to 9 query blocks (a partial last block included), windows
+    smaller than, equal to and larger than the block, and larger than T: a key is then seen by the
+    queries of two blocks, so its dk, dv and the dβ of a distance collect from both."""
+    rng = np.random.default_rng(seq_len + window)
+    q, k, v = _inputs(rng, (2, 2, seq_len, 3))
+    bias = rng.standard_normal((2, window))
+    upstream = rng.standard_normal(q.shape)
+
+    def kernel(q, k, v, b):
+        return window_attention(q, k, v, window, bias=b, log_n=log_n, implementation=implementation)
+
+    def dense(q, k, v, b):
+        return _dense(q, k, v, window, b, log_n)
+
+    results = zip(_value_and_grads(kernel, [q, k, v, bias], upstream),
+                  _value_and_grads(dense, [q, k, v, bias], upstream))
+    for name, (ours, theirs) in zip(("o", "dq", "dk", "dv", "dbias"), results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("seq_len, window, log_n", [(1, 1, 2), (10, 1, 64), (10, 4, 64), (200, 30, 48),
+                                                     (200, 600, 48), (520, 64, 512.5)])
+def test_log_n_factors_are_log_visible_keys_over_log_n(seq_len, window, log_n):
+    """c_t = log(min(t + 1, w)) / log N for each row t; all ones without log-n."""
+    np.testing.assert_allclose(log_n_factors(seq_len, window, log_n), _log_n_formula(seq_len, window, log_n),
+                               rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(log_n_factors(seq_len, window, None), np.ones(seq_len))
+
+
+@pytest.mark.parametrize("window", [20, 70])
+def test_gradcheck_across_query_blocks(window):
+    """Finite differences of the Numba kernel, entry by entry, over three query blocks (64 + 64 + 22)."""
+    rng = np.random.default_rng(window)
+    q, k, v = _inputs(rng, (1, 1, 2 * QUERY_BLOCK + 22, 2))
+    bias = rng.standard_normal((1, window))
+    tensors = [Tensor(a, requires_grad=True) for a in (q, k, v, bias)]
+    assert gradcheck(lambda q, k, v, b: window_attention(q, k, v, window, bias=b, log_n=100), tensors)
 
 
 def test_window_covering_the_sequence_is_full_causal_attention():
