@@ -497,6 +497,11 @@ def _train_part(ids, offsets, first_line, last_line, seed, E, W, b, config, keep
                 elif pad and not sg:
                     context[n_context] = 0
                     n_context += 1
+            if pad and not sg:
+                # The TF class pads its window to 2·window slots, the slot the trimmed right word leaves too.
+                for _ in range(right_trim):
+                    context[n_context] = 0
+                    n_context += 1
             if n_context == 0:
                 continue
             groups = n_context if sg else 1

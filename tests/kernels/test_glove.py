@@ -1,5 +1,7 @@
 """GloVe kernel: Numba epoch == NumPy definition, gradchecks of the whole objective, the AdaGrad step
 on the autograd gradient, the spec's gradient identity, NaN skipping, Hogwild, bad input."""
+import math
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,98 @@ def test_hogwild_threads_train(rng):
     p = params(rng, True, False)
     costs = [glove_epoch(p, rows, cols, target, weight, eta=0.1, threads=2) for _ in range(20)]
     assert np.all(np.isfinite(costs)) and costs[-1] < 0.05 * costs[0]
+
+
+def adagrad_by_hand(p, rows, cols, target, weight, eta, order, grad_clip):
+    """The spec's per-record AdaGrad (§2.3, glove.c), coordinate by coordinate in plain Python.
+
+    Returns (cost, clipped, eta_below): the coordinates whose |g| exceeded grad_clip, and among those
+    the ones with eta |g| under it (where clipping eta g instead of g would change the step).
+    """
+    W, C, b, c, GW, GC, Gb, Gc = p
+    dim, biases = W.shape[1], b.size > 0
+    cost, clipped, eta_below = 0.0, 0, 0
+    for i, j, t, f in zip(rows.tolist(), cols.tolist(), target.tolist(), weight.tolist()):
+        e = sum(float(W[i, k]) * float(C[j, k]) for k in range(dim)) - t
+        if biases:
+            e += float(b[i]) + float(c[j])
+        fe = f * e
+        if not math.isfinite(fe):
+            continue
+        cost += 0.5 * fe * e
+        g_w = [fe * float(C[j, k]) for k in range(dim)]       # both from the pre-update vectors
+        g_c = [fe * float(W[i, k]) for k in range(dim)]
+        u_w, u_c = [], []
+        for k in range(dim):
+            for g, G, r, u in ((g_w[k], GW, i, u_w), (g_c[k], GC, j, u_c)):
+                if order == "su":
+                    G[r, k] += g * g
+                    u.append(eta * g / math.sqrt(G[r, k] + 1e-8))
+                else:
+                    clipped += abs(g) > grad_clip
+                    eta_below += abs(g) > grad_clip > eta * abs(g)
+                    step = eta * max(-grad_clip, min(grad_clip, g))
+                    u.append(step / math.sqrt(G[r, k]))
+                    G[r, k] += step * step
+        if math.isfinite(sum(u_w)) and math.isfinite(sum(u_c)):
+            for k in range(dim):
+                W[i, k] -= u_w[k]
+                C[j, k] -= u_c[k]
+        if biases:
+            for bias, G, r in ((b, Gb, i), (c, Gc, j)):
+                if order == "su":
+                    G[r] += fe * fe
+                    bias[r] -= eta * fe / math.sqrt(G[r] + 1e-8)
+                else:
+                    bias[r] -= fe / math.sqrt(G[r])
+                    G[r] += fe * fe
+    return cost, clipped, eta_below
+
+
+@pytest.mark.parametrize("shared, biases, order", CONFIGS)
+def test_epoch_equals_the_per_record_adagrad_of_the_spec(rng, shared, biases, order):
+    """Numba epoch == NumPy definition == the spec's update written out here, with a gradient clip that
+    many coordinates exceed while eta |g| stays under it (Stanford's order clips g, then scales by eta)."""
+    p = params(rng, shared, biases, scale=2.0)
+    by_kernel, by_hand = copy(p), copy(p)
+    rows, cols, target, weight = records(rng)
+    target *= 4.0
+    weight *= 3.0
+    eta, grad_clip = (0.1, 100.0) if order == "su" else (0.05, 1.5)
+    cost = glove_epoch(by_kernel, rows, cols, target, weight, eta=eta, adagrad=order, grad_clip=grad_clip)
+    reference = glove_epoch_reference(p, rows, cols, target, weight, eta=eta, adagrad=order, grad_clip=grad_clip)
+    expected, clipped, eta_below = adagrad_by_hand(by_hand, rows, cols, target, weight, eta, order, grad_clip)
+    if order == "stanford":
+        assert eta_below > 50 and clipped < 2 * D * len(rows) - 50, (clipped, eta_below)
+    assert cost == pytest.approx(expected, rel=1e-12) and reference == pytest.approx(expected, rel=1e-12)
+    for name in GloVeParams._fields:
+        want = getattr(by_hand, name)
+        np.testing.assert_allclose(getattr(by_kernel, name), want, rtol=1e-11, atol=1e-13, err_msg=name)
+        np.testing.assert_allclose(getattr(p, name), want, rtol=1e-11, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("shared, biases, order", [(True, False, "su"), (False, True, "stanford")])
+def test_hogwild_threads_train_every_record_once(rng, threads, shared, biases, order):
+    """Records that share no parameter (all ids distinct) do not race: each thread's slice is then
+    trained exactly as on one thread, so the result equals the single-thread epoch; a slice skipped,
+    trained twice or by the wrong thread changes it. 61 records do not split evenly into 2 or 3."""
+    n, dim = 61, D
+    ids = rng.permutation(np.arange(1, 2 * n + 1)).astype(np.int32)
+    rows, cols = ids[:n], ids[n:]
+    target, weight = rng.normal(0.0, 1.0, n), rng.uniform(0.1, 1.0, n)
+    p = GloVeParams.init(2 * n + 1, dim, shared=shared, biases=biases, rng=rng)
+    p.W[:] *= dim
+    if not shared:
+        p.C[:] *= dim
+    one, many = copy(p), copy(p)
+    eta = 0.1 if order == "su" else 0.05
+    cost_one = glove_epoch(one, rows, cols, target, weight, eta=eta, adagrad=order)
+    cost_many = glove_epoch(many, rows, cols, target, weight, eta=eta, adagrad=order, threads=threads)
+    assert cost_many == pytest.approx(cost_one, rel=1e-12)
+    for name in GloVeParams._fields:
+        np.testing.assert_allclose(getattr(many, name), getattr(one, name), rtol=1e-12, atol=1e-15, err_msg=name)
+    assert not np.allclose(one.W, p.W)
 
 
 def test_glove_weight():

@@ -176,7 +176,7 @@ def test_cbow_windows_padding_and_right_off_by_one():
     np.testing.assert_array_equal(contexts[0], [0, 0, 2, 3])
     np.testing.assert_array_equal(contexts[2], [1, 2, 4, 5])
     contexts, _, _, _ = trace(ids, offsets, window=2, right_trim=1)
-    np.testing.assert_array_equal(contexts[2], [1, 2, 4, -1])      # t[i+1 : i+window]: one right word
+    np.testing.assert_array_equal(contexts[2], [1, 2, 4, 0])       # t[i+1 : i+window], padded to 2·window
     contexts, _, _, _ = trace(ids, offsets, window=2, pad=0)
     np.testing.assert_array_equal(contexts[0], [2, 3, -1, -1])
 

@@ -51,6 +51,34 @@ def test_model_loss_passes_gradcheck_for_every_parameter(rng, options):
     assert gradcheck(loss, params)
 
 
+@pytest.mark.parametrize("options, window_of_the_middle, first", [
+    (dict(), [1, 2, 4, 5], [0, 0, 2, 3]),
+    (dict(right_off_by_one=True), [0, 1, 2, 4], [0, 0, 0, 2]),
+    (dict(right_off_by_one=True, pad_context=False), [1, 2, 4], [2]),
+    (dict(pad_context=False), [1, 2, 4, 5], [2, 3]),
+])
+def test_window_options_reach_the_walker(options, window_of_the_middle, first):
+    """On the line 1 2 3 4 5 with window 2, the model's window options give the TF class's windows:
+    the trimmed right word's slot padded back with id 0, or no padding at all."""
+    model = tiny_model(**options)
+    ids, offsets = np.arange(1, 6, dtype=np.int32), np.array([0, 5], np.int64)
+    contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep,
+                                            model._sampler, seed=0, chunk_index=0)
+    np.testing.assert_array_equal(samples[:, 0], ids)
+    assert sorted(contexts[2][contexts[2] >= 0]) == window_of_the_middle
+    assert sorted(contexts[0][contexts[0] >= 0]) == first
+
+
+def test_shrink_window_option_draws_reaches_from_one_to_window():
+    """shrink_window=True: a padded CBOW window holds 2r slots for a reach r drawn from 1..window."""
+    model = tiny_model(shrink_window=True)
+    ids, offsets = np.ones(400, np.int32), np.array([0, 400], np.int64)
+    contexts, _, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep, model._sampler,
+                                      seed=0, chunk_index=0)
+    assert len(contexts) == 400
+    assert set(((contexts >= 0).sum(axis=1) // 2).tolist()) == {1, 2}
+
+
 def test_separate_output_without_bias_has_no_bias_parameter():
     names = [name for name, _ in tiny_model(shared=False, bias=False).named_parameters()]
     assert names == ["embedding", "output"]
