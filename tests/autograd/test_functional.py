@@ -1,6 +1,7 @@
 """``scratch.functional``: float64 gradient checks of every function, and the properties each promises."""
 import numpy as np
 import pytest
+from scipy import special
 
 import scratch
 from scratch import functional as F
@@ -11,6 +12,16 @@ from scratch.autograd.functional import conv as conv_module
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu"])
 def test_activations(leaves, name):
     assert gradcheck(getattr(F, name), leaves((3, 4)))
+
+
+def test_gelu_values_without_torch(rng):
+    """Exact GELU is x Φ(x) with Φ(x) = (1 + erf(x/√2))/2; the tanh form is x/2 (1 + tanh(√(2/π)(x + 0.044715 x³)))."""
+    x = np.concatenate([4 * rng.standard_normal(200), [0.0, -1e-8, 1e-8, -7.5, 7.5, 30.0, -15.0]])
+    # for x < 0, 1 + erf(x/√2) cancels; erfc(−x/√2) = 1 + erf(x/√2) keeps the relative precision of the tail
+    cdf = np.where(x < 0, special.erfc(-x / np.sqrt(2)), 1 + special.erf(x / np.sqrt(2))) / 2
+    np.testing.assert_allclose(F.gelu(x).data, x * cdf, rtol=1e-13, atol=1e-300)
+    tanh_form = x / 2 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").data, tanh_form, rtol=1e-13, atol=1e-300)
 
 
 def test_activations_accept_arrays(rng):
@@ -116,6 +127,25 @@ def test_layer_norm(leaves, use_weight, use_bias):
     np.testing.assert_allclose(y.var(-1), 1 / (1 + 1e-5 / x.data.var(-1)), rtol=1e-10)
 
 
+@pytest.mark.parametrize("eps", [1e-5, 0.3])
+def test_affine_norm_values_without_torch(rng, eps):
+    """layer_norm = (x − mean)/√(biased var + ε)·w + b and rms_norm = x/√(mean x² + ε)·w over the last axis,
+    written out in float64; ε = 0.3 makes a misplaced ε visible, and rows of different scale and offset
+    make a wrong axis visible."""
+    x = rng.standard_normal((2, 3, 6)) * rng.uniform(0.2, 3, (2, 3, 1)) + rng.standard_normal((2, 3, 1))
+    w, b = rng.standard_normal(6), rng.standard_normal(6)
+    d = x.shape[-1]
+    mean = x.sum(-1, keepdims=True) / d
+    var = ((x - mean) ** 2).sum(-1, keepdims=True) / d
+    np.testing.assert_allclose(F.layer_norm(x, w, b, eps=eps).data, (x - mean) / np.sqrt(var + eps) * w + b,
+                               rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(F.layer_norm(x, None, b, eps=eps).data, (x - mean) / np.sqrt(var + eps) + b,
+                               rtol=1e-13, atol=1e-14)
+    rms = np.sqrt((x**2).sum(-1, keepdims=True) / d + eps)
+    np.testing.assert_allclose(F.rms_norm(x, w, eps=eps).data, x / rms * w, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(F.rms_norm(x, eps=eps).data, x / rms, rtol=1e-13, atol=1e-14)
+
+
 @pytest.mark.parametrize("use_weight", [False, True])
 def test_rms_norm(leaves, use_weight):
     x, weight = leaves((4, 5), (5,))
@@ -208,6 +238,39 @@ def test_conv2d_in_chunks_of_images(leaves, monkeypatch, stride, padding):
     for a, c in zip(whole, chunked):
         np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda x, w, b: F.conv2d(x.transpose(1, 0, 2, 3), w, b, stride, padding), [x_cnhw, w, b])
+
+
+def conv2d_gradients_by_loops(x, w, g, stride, padding):
+    """∂L/∂x, ∂L/∂w, ∂L/∂b of Σ g ⊙ conv2d(x, w, b) from the definition: output (p, q) reads the window of the
+    padded x at (sh·p, sw·q), so it sends g[n, o, p, q]·w[o] back into that window and g·window to w[o]."""
+    (sh, sw), (ph, pw) = stride, padding
+    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    kh, kw = w.shape[2:]
+    for p in range(g.shape[2]):
+        for q in range(g.shape[3]):
+            rows, cols = slice(sh * p, sh * p + kh), slice(sw * q, sw * q + kw)
+            dx_pad[:, :, rows, cols] += np.einsum("no,ocij->ncij", g[:, :, p, q], w)
+            dw += np.einsum("no,ncij->ocij", g[:, :, p, q], x_pad[:, :, rows, cols])
+    return dx_pad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, g.sum(axis=(0, 2, 3))
+
+
+@pytest.mark.parametrize("stride, padding", [((1, 1), (1, 2)), ((2, 1), (1, 0)), ((2, 3), (2, 1))], ids=str)
+def test_conv2d_over_uneven_chunks_equals_the_definition(leaves, rng, monkeypatch, stride, padding):
+    """A batch of 7 in chunks of 3 (3 + 3 + 1 images, the last chunk partial): outputs and the gradients w.r.t.
+    x, weight and bias equal the loop definitions, so every chunk is computed, written to its own images,
+    and accumulated into the weight gradient."""
+    x, w, b = leaves((7, 3, 6, 7), (4, 3, 3, 2), (4,))
+    columns = conv_module.ImageColumns((3, 6 + 2 * padding[0], 7 + 2 * padding[1]), (3, 2), stride)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 3 * columns.rows * columns.length * 8)
+    assert [len(range(7)[part]) for part in columns.chunks(7, 8)] == [3, 3, 1]
+    y = F.conv2d(x, w, b, stride, padding)
+    np.testing.assert_allclose(y.data, conv2d_by_loops(x.data, w.data, b.data, stride, padding), rtol=0, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    for name, ours, expected in zip("xwb", (x.grad, w.grad, b.grad),
+                                    conv2d_gradients_by_loops(x.data, w.data, g, stride, padding)):
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12, err_msg=name)
 
 
 def test_conv2d_large_input_directional(leaves):

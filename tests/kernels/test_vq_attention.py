@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck
+from scratch.autograd import where
+from scratch.autograd.functional import softmax
 from scratch.kernels.vq_attention import (
     VQDecoder,
     quadratic_vq_attention,
@@ -131,6 +133,67 @@ def test_numba_equals_numpy_reference(rng, T, L):
         results.append([out.data] + [x.grad for x in inputs])
     for name, numpy_value, numba_value in zip(("out", "q", "k", "v", "u", "w", "r"), *results):
         np.testing.assert_allclose(numba_value, numpy_value, rtol=0, atol=1e-12, err_msg=name)
+
+
+def dense_blockwise_attention(q, k, v, codes, codebook, block, bias):
+    """o_t = Σ_{j≤t} softmax_j(s(t, j)) v_j written densely from §1, with key j read as k̂_j when it lies in
+    query t's block or the one before (j//L ≥ t//L − 1) and as the constant C[z_j] otherwise, so that its
+    autograd gradients are the ones the blockwise form defines for every input; bias None means u = w = 0,
+    W = 0. Engine ops only, no code of the kernel module."""
+    T = q.shape[1]
+    t, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    in_window = j // block >= t // block - 1
+    old_keys = codebook[codes]
+    if bias is None:
+        qu, scores = q, 0.0
+    else:
+        u, w, r = bias
+        qu = q + u
+        # the (t, d, j) indicator of t − j = d spreads (q_t + w)·r_d over the keys at distance d ≤ W
+        at_distance = (t[:, :, None] - j[:, None, :] == np.arange(r.shape[0])[None, :, None]).astype(float)
+        scores = (((q + w) @ r.T)[:, :, :, None] * at_distance).sum(axis=2)
+    scores = scores + where(in_window, qu @ k.transpose(0, 2, 1), qu @ old_keys.transpose(0, 2, 1))
+    return softmax(where(j <= t, scores, -1e30), axis=-1) @ v
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("T, L, W", [(23, 6, 4), (19, 4, 4), (17, 3, 1)])
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_several_blocks_and_a_partial_one_equal_the_dense_form(rng, implementation, T, L, W, with_bias):
+    """Four or more blocks, the last one partial (T = 3L + 5 and others): the output and the gradients
+    w.r.t. q, k̂, v, u, w, r equal those of the dense form (``dense_blockwise_attention``), so every
+    block boundary, the two-block lag of the cache and the reverse sum through the cache are exercised."""
+    q, k, v, codes, codebook, bias = problem(rng, B=3, T=T, S=5, W=W)
+    assert T % L and T // L >= 3
+    grad_out = rng.standard_normal(v.shape)
+    results = []
+    for attention in ("blockwise", "dense"):
+        inputs = [Tensor(x, requires_grad=True) for x in (q, k, v, *bias)]
+        window_bias = tuple(inputs[3:]) if with_bias else None
+        if attention == "blockwise":
+            out = vq_attention(*inputs[:3], codes, codebook, block=L, window_bias=window_bias,
+                               implementation=implementation)
+        else:
+            out = dense_blockwise_attention(*inputs[:3], codes, codebook, L, window_bias)
+        (out * grad_out).sum().backward()
+        results.append([out.data] + [x.grad for x in inputs[:6 if with_bias else 3]])
+    for name, blockwise, dense in zip(("out", "q", "k", "v", "u", "w", "r"), *results):
+        np.testing.assert_allclose(blockwise, dense, rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_decoding_equals_the_dense_form_over_several_blocks(rng, with_bias):
+    """The constant-size decoder reproduces the dense definition and both blockwise forms for T = 3L + 5."""
+    L, T = 6, 23
+    q, k, v, codes, codebook, bias = problem(rng, B=3, T=T, S=5, W=4)
+    bias = bias if with_bias else None
+    decoder = VQDecoder(codebook, bias, batch=q.shape[0], dim_v=v.shape[2])
+    steps = np.stack([decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t]) for t in range(T)], axis=1)
+    np.testing.assert_allclose(steps, dense_blockwise_attention(q, k, v, codes, codebook, L, bias).data,
+                               rtol=0, atol=1e-13)
+    for implementation in ("numpy", "numba"):
+        parallel = vq_attention(q, k, v, codes, codebook, block=L, window_bias=bias, implementation=implementation)
+        np.testing.assert_allclose(steps, parallel.data, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("W", [0, 1, 4])

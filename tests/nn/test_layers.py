@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import special
 
 from scratch import Tensor, gradcheck, nn
 
@@ -73,6 +74,22 @@ def test_rms_norm_gradcheck(weight, rng):
     check_layer(layer, rng.standard_normal((3, 4)))
 
 
+@pytest.mark.parametrize("eps", [1e-5, 0.2])
+def test_affine_norm_layers_compute_the_formula(rng, eps):
+    """LayerNorm: (x − μ)/√(σ² + ε)·γ + β, RMSNorm: x/√(mean x² + ε)·γ, with random γ, β, written out in float64."""
+    x = rng.standard_normal((4, 2, 5)) * rng.uniform(0.2, 3, (4, 2, 1)) + rng.standard_normal((4, 2, 1))
+    layer = nn.LayerNorm(5, eps=eps, **F64)
+    layer.weight.data, layer.bias.data = rng.standard_normal(5), rng.standard_normal(5)
+    mu = x.sum(-1, keepdims=True) / 5
+    sigma2 = ((x - mu) ** 2).sum(-1, keepdims=True) / 5
+    expected = (x - mu) / np.sqrt(sigma2 + eps) * layer.weight.data + layer.bias.data
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-13, atol=1e-14)
+    rms_layer = nn.RMSNorm(5, eps=eps, **F64)
+    rms_layer.weight.data = rng.standard_normal(5)
+    expected = x / np.sqrt((x**2).sum(-1, keepdims=True) / 5 + eps) * rms_layer.weight.data
+    np.testing.assert_allclose(rms_layer(x).data, expected, rtol=1e-13, atol=1e-14)
+
+
 def test_norms_normalise_the_last_axis(rng):
     x = rng.standard_normal((5, 6)) * 3 + 1
     y = nn.LayerNorm(6, eps=1e-12, **F64)(x).data
@@ -129,6 +146,7 @@ def test_small_conv_net_gradcheck(rng):
     (nn.Tanh(), np.tanh),
     (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
     (nn.SiLU(), lambda x: x / (1 + np.exp(-x))),
+    (nn.GELU(), lambda x: x * (1 + special.erf(x / math.sqrt(2))) / 2),
     (nn.GELU(approximate="tanh"), lambda x: x / 2 * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
 ])
 def test_activations(module, function, rng):
