@@ -182,6 +182,15 @@ def test_sabour_capsnet_loss_with_reconstruction_gradcheck(rng):
     _model_loss_gradcheck(model, x, np.array([0, 1]))
 
 
+def test_sabour_capsnet_reconstruction_term_gradcheck_at_full_weight(rng):
+    """At recon_weight = 0.01 the decoder's gradient entries are ~1e-4 … 1e-2, so a 10% error in the
+    smaller ones is below an absolute tolerance of 1e-5; at weight 1 the reconstruction term is checked
+    at its own scale and a wrong or zero decoder gradient fails."""
+    model = SabourCapsNet(3, conv_channels=2, primary_channels=2, primary_dim=3, capsule_dim=4, image_size=(20, 20),
+                          decoder=(5, 6), recon_weight=1.0, rng=rng, dtype=np.float64)
+    _model_loss_gradcheck(model, rng.uniform(size=(2, 20, 20)), np.array([2, 1]))
+
+
 def test_parameter_counts_of_spec_section_4():
     assert parameter_count(CNNBaseline(SU_WIDTHS)) == 276_810
     assert parameter_count(SuCapsuleNet(SU_WIDTHS)) == 279_488
