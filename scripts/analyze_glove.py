@@ -42,7 +42,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from scratch.datasets.text import Vocab, tokenize
-    from scratch.models import glove_analysis as analysis
+    from scratch.models.glove import analysis
     from scratch.models.word_vectors import WordVectors
 
     loaded = WordVectors.load(args.vectors / "vectors.txt", format="glove")

@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.bench.torch_capsule import torch_margin_loss, torch_model, torch_route
     from scratch.kernels.routing import route
-    from scratch.models.capsule_nets import build_model
+    from scratch.models.capsule.networks import build_model
     from scratch.optim import Adam
     torch = optional_torch(args.threads)
 

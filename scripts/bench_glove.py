@@ -176,7 +176,7 @@ def quality(args, corpus, counted):
     import numpy as np
 
     from scratch.datasets.text import iter_lines, tokenize
-    from scratch.models import glove_analysis
+    from scratch.models.glove import analysis as glove_analysis
     from scratch.models.glove import GloVe, SimplerGloVe
 
     vocab, _ = counted

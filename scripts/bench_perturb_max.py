@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     from scratch import Tensor
     from scratch.autograd import functional as F
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
-    from scratch.models import perturb_max as pm
+    from scratch.models.perturb_max import distribution as pm
     from scratch.models.perturb_max import perturb_max_log_probs, quadrature_size
 
     torch = optional_torch(args.threads)

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     from scratch import Tensor
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.kernels.window_attention import window_attention
-    from scratch.models.attention import causal_mask, dense_attention
+    from scratch.autograd.functional.attention import causal_mask, dense_attention
 
     torch = optional_torch(args.threads)
     peak = sgemm_peak_gflops()

@@ -22,7 +22,7 @@ import numpy as np
 
 from scratch import checkpoint
 from scratch.datasets.mnist import load_mnist
-from scratch.models.capsule_nets import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, routing_coefficients,
+from scratch.models.capsule.networks import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, routing_coefficients,
                                          train, two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
 

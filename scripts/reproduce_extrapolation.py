@@ -29,9 +29,9 @@ import numpy as np
 
 from scratch import checkpoint
 from scratch.datasets.lm import lm_corpus_split
-from scratch.models.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, inference_variants,
+from scratch.models.transformer.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, inference_variants,
                                           seed_summary, text_chart, training_config)
-from scratch.models.lm import TrainConfig, train_lm
+from scratch.training.lm import TrainConfig, train_lm
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
 DEFAULT_VARIANTS = ["rope", "rope_log_n", "alibi", "kerple_log", "kerple_power", "sandwich", "xpos", "hwfa", "nope",

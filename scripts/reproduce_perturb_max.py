@@ -19,7 +19,7 @@ import numpy as np
 from scratch import checkpoint
 from scratch.datasets import load_mnist
 from scratch.models.perturb_max import perturb_max_probs
-from scratch.models.perturb_max_experiment import (
+from scratch.models.perturb_max.experiment import (
     HEADS,
     adaptive_probs,
     head_scores,
@@ -29,7 +29,7 @@ from scratch.models.perturb_max_experiment import (
     train_head,
     uniform_zero_fraction,
 )
-from scratch.models.perturb_max_laws import LAWS, crude_grid, midpoint_grid
+from scratch.models.perturb_max.laws import LAWS, crude_grid, midpoint_grid
 
 REFERENCE_MU = np.array([1.0, 0.3, -0.4, 0.0, -1.5])
 SPEC_REFERENCE = {

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     from scratch import checkpoint
     from scratch.datasets.cooccurrence import count_corpus
     from scratch.datasets.text import CORPORA, load_corpus
-    from scratch.models import glove_analysis
+    from scratch.models.glove import analysis as glove_analysis
     from scratch.progress import Progress, check_finite
 
     model = build_model(args)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch.datasets.lm import lm_corpus_split
-from scratch.models.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
+from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
 from scratch.models.transformer import ACTIVATIONS, NORMS, POSITIONS, TransformerConfig, TransformerLM
 
 

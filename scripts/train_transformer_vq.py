@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from scratch.datasets.lm import load_text_bytes, train_val_split
-from scratch.models.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
+from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
 from scratch.models.transformer_vq import ATTENTIONS, TrainingView, TransformerVQ
 
 

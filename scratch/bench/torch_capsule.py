@@ -31,7 +31,7 @@ def torch_route(u_hat, iterations: int, mode: str, eps: float):
 
 def torch_model(name: str, widths: tuple[int, int, int, int], iterations: int, mode: str):
     """Su's capsule net (``name`` "capsule", squash ε 0.5) or the CNN baseline ("cnn") as a torch
-    module with the shapes of ``scratch.models.capsule_nets``: images (B, 1, H, W) → scores (B, 10)."""
+    module with the shapes of ``scratch.models.capsule.networks``: images (B, 1, H, W) → scores (B, 10)."""
     import torch
     from torch import nn
 

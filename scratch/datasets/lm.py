@@ -86,7 +86,7 @@ def copy_mix_batches(data: np.ndarray, batch_size: int, seq_len: int, rng: np.ra
     tokens, x = z[:N], y = z[1:N + 1]. Every target from position L − 1 on is then the token L back
     in the input (z_{t+1} = z_{t+1−L}), predictable by copying across the distance L.
 
-    Why this form: it is the training-time version of the copy test (``scratch.models.lm.repeated_windows``:
+    Why this form: it is the training-time version of the copy test (``scratch.training.lm.repeated_windows``:
     u ‖ u for a held-out window u of length T/2, no separator), so what is learned transfers to it —
     with L = N/2 a copy row *is* that test at T = N on training text. Text spans (not random bytes)
     keep the symbol statistics of natural text, so the copy rows teach "look up the earlier

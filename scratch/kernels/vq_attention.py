@@ -42,10 +42,9 @@ import numpy as np
 from numba import njit, prange
 
 from ..autograd import Function, Tensor, as_tensor, pad, where
-from ..autograd.functional import softmax
+from ..autograd.functional import MASKED, softmax
 
 IMPLEMENTATIONS = ("numba", "numpy")
-MASKED = -1e30
 
 
 # --- the NumPy reference ----------------------------------------------------------------------

@@ -60,7 +60,6 @@ PRESETS = {
                 shared_negatives=None),
 }
 OPTIMIZERS = ("sgd", "lazy-adam", "lazy-adagrad", "adam")
-MASKED_LOGIT = -1e30
 
 
 class LazyState:
@@ -188,7 +187,7 @@ def random_softmax_loss(E: Tensor, W: Tensor | None, b: Tensor | None, contexts:
     if log_expected is not None:
         z = z - log_expected[samples]
     if objective == "softmax":
-        return F.cross_entropy(where(valid, z, MASKED_LOGIT), np.zeros(len(samples), dtype=np.int64))
+        return F.cross_entropy(where(valid, z, F.MASKED), np.zeros(len(samples), dtype=np.int64))
     labels = np.zeros(samples.shape)
     labels[:, 0] = 1.0
     losses = F.binary_cross_entropy_with_logits(z, labels, reduction="none") * valid

@@ -7,7 +7,7 @@ import pytest
 
 from scratch import Tensor, gradcheck, where
 from scratch.kernels.window_attention import QUERY_BLOCK, log_n_factors, window_attention
-from scratch.models.attention import causal_mask, dense_attention
+from scratch.autograd.functional.attention import causal_mask, dense_attention
 
 
 def _inputs(rng, shape=(2, 3, 37, 4)):

@@ -6,7 +6,7 @@ import pytest
 
 from scratch import gradcheck, tensor
 from scratch.models.capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss, squash
-from scratch.models.capsule_nets import (
+from scratch.models.capsule.networks import (
     SMALL_WIDTHS, SU_WIDTHS, CNNBaseline, SabourCapsNet, SuCapsuleNet, build_model, predict_scores, routing_coefficients,
     train,
     two_digit_metrics, two_digit_pairs,

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scratch.models.extrapolation import (
+from scratch.models.transformer.extrapolation import (
     TRAINING_VARIANTS,
     evaluate_extrapolation,
     hwfa_window,
@@ -11,7 +11,7 @@ from scratch.models.extrapolation import (
     text_chart,
     training_config,
 )
-from scratch.models.lm import evaluate_lm, evaluation_windows
+from scratch.training.lm import evaluate_lm, evaluation_windows
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
 

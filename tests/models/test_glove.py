@@ -9,7 +9,7 @@ from scipy.optimize import brentq
 
 from scratch.datasets.cooccurrence import Cooccurrence
 from scratch.datasets.text import Vocab
-from scratch.models import glove_analysis as analysis
+from scratch.models.glove import analysis
 from scratch.models.glove import GloVe, SimplerGloVe
 from scratch.models.word_vectors import WordVectors
 

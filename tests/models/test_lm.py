@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from scratch import Tensor
-from scratch.models.lm import TrainConfig, evaluate_lm, repeated_windows, sample, train_lm
+from scratch.training.lm import TrainConfig, evaluate_lm, repeated_windows, sample, train_lm
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
 TINY = TransformerConfig(vocab_size=5, dim=8, layers=1, heads=2, ffn_dim=16, train_len=8)

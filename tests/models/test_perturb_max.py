@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-import scratch.models.perturb_max as pm
+import scratch.models.perturb_max.distribution as pm
 from scratch import Tensor, gradcheck
 from scratch.autograd import functional as F
 from scratch.models.perturb_max import (
@@ -15,7 +15,7 @@ from scratch.models.perturb_max import (
     perturb_max_probs,
     perturb_max_sample,
 )
-from scratch.models.perturb_max_laws import LAWS, crude_grid, midpoint_grid
+from scratch.models.perturb_max.laws import LAWS, crude_grid, midpoint_grid
 
 ALL_LAWS = tuple(LAWS)
 WITH_MEAN = tuple(law for law in ALL_LAWS if law != "cauchy")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scratch.models.perturb_max import perturb_max_probs
-from scratch.models.perturb_max_experiment import (
+from scratch.models.perturb_max.experiment import (
     HEADS,
     expected_calibration_error,
     loser_probability_curves,

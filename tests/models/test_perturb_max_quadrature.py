@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from scratch.models.perturb_max import perturb_max_potential, perturb_max_probs
-from scratch.models.perturb_max_experiment import adaptive_probs
-from scratch.models.perturb_max_laws import LAWS, crude_grid
+from scratch.models.perturb_max.experiment import adaptive_probs
+from scratch.models.perturb_max.laws import LAWS, crude_grid
 
 def test_normal_gauss_hermite_matches_adaptive_quadrature_at_gaps_up_to_20():
     """Must show: |p − p_exact| ≤ 1e-10 with 64 Gauss–Hermite nodes; the post's grid is far worse."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck
-from scratch.models import positions as pos
+from scratch.models.transformer import positions as pos
 from scratch.models.transformer import CausalSelfAttention, TransformerConfig
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from scratch import gradcheck
-from scratch.models.lm import lm_loss
+from scratch.training.lm import lm_loss
 from scratch.models.transformer import POSITIONS, TransformerConfig, TransformerLM
 
 TINY = dict(vocab_size=11, dim=8, layers=2, heads=2, ffn_dim=12, train_len=6)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, no_grad
-from scratch.models.lm import TrainConfig, sample, train_lm
+from scratch.training.lm import TrainConfig, sample, train_lm
 from scratch.models.transformer_vq import TrainingView, TransformerVQ
-from scratch.models.vq import VectorQuantizer
+from scratch.models.transformer_vq.quantizer import VectorQuantizer
 
 
 def tiny(attention="vq", dtype=np.float64, **kw):

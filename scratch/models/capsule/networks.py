@@ -19,13 +19,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, no_grad
-from ..autograd import functional as F
-from ..nn import Conv2d, Linear, Module, ModuleList, init
-from ..validation import generator
-from ..progress import Progress, check_finite
-from ..kernels.routing import route_forward_reference
-from .capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss
+from ...autograd import Tensor, as_tensor, no_grad
+from ...autograd import functional as F
+from ...nn import Conv2d, Linear, Module, ModuleList, init
+from ...validation import generator
+from ...progress import Progress, check_finite
+from ...kernels.routing import route_forward_reference
+from .layers import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss
 
 SU_WIDTHS = (64, 64, 128, 128)
 SMALL_WIDTHS = (16, 16, 32, 32)

@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..datasets.cooccurrence import Cooccurrence, count_corpus, ordered_records
-from ..datasets.text import CORPORA, Vocab, load_corpus
-from ..kernels.glove import ADAGRAD_ORDERS, GloVeParams, glove_epoch, glove_weight
-from .word_vectors import WordVectorsMixin
+from ...datasets.cooccurrence import Cooccurrence, count_corpus, ordered_records
+from ...datasets.text import CORPORA, Vocab, load_corpus
+from ...kernels.glove import ADAGRAD_ORDERS, GloVeParams, glove_epoch, glove_weight
+from ..word_vectors import WordVectorsMixin
 
 EpochCallback = Callable[[int, float], None]
 

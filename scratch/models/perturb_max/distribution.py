@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor
-from ..autograd import functional as F
-from ..autograd.array_api import check_indices
-from ..kernels.perturb_max import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
-from .perturb_max_laws import (
+from ...autograd import Function, Tensor, as_tensor
+from ...autograd import functional as F
+from ...autograd.array_api import check_indices
+from ...kernels.perturb_max import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
+from .laws import (
     LAWS,
     Quadrature,
     exponential_rule,

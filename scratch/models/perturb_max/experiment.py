@@ -13,12 +13,12 @@ from typing import Callable
 import numpy as np
 from scipy import integrate
 
-from .. import nn, optim
-from ..autograd import Tensor, no_grad
-from ..autograd import functional as F
-from ..training import fit, minibatches
-from .perturb_max import perturb_max_loss, perturb_max_probs
-from .perturb_max_laws import LAWS
+from ... import nn, optim
+from ...autograd import Tensor, no_grad
+from ...autograd import functional as F
+from ...training.classifier import fit, minibatches
+from .distribution import perturb_max_loss, perturb_max_probs
+from .laws import LAWS
 
 
 @dataclass(frozen=True)

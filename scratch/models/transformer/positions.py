@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor, where
-from .attention import relative_positions
+from ...autograd import Function, Tensor, as_tensor, where
+from ...autograd.functional.attention import relative_positions
 
 ROPE_BASE = 10000.0
 XPOS_SCALE_BASE = 512.0

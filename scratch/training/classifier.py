@@ -10,8 +10,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .autograd import Tensor, no_grad
-from .progress import Progress, check_finite
+from ..autograd import Tensor, no_grad
+from ..progress import Progress, check_finite
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..nn import Module
-from ..validation import floating_dtype, generator, positive_int
+from ...autograd import Tensor
+from ...nn import Module
+from ...validation import floating_dtype, generator, positive_int
 
 COUNT_FLOOR = 0.01
 

@@ -21,8 +21,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .lm import evaluate_lm, evaluation_windows, repeated_windows
-from .transformer import TransformerConfig, TransformerLM
+from ...training.lm import evaluate_lm, evaluation_windows, repeated_windows
+from .model import TransformerConfig, TransformerLM
 
 TRAINING_VARIANTS: dict[str, dict] = {
     "rope": {"position": "rope"},

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import nn
-from ..autograd import Tensor
-from ..autograd import functional as F
-from ..kernels.window_attention import log_n_factors, window_attention
+from ... import nn
+from ...autograd import Tensor
+from ...autograd import functional as F
+from ...kernels.window_attention import log_n_factors, window_attention
 from . import positions as pos
-from .attention import attention_scores, attend, causal_mask, merge_heads, split_heads
+from ...autograd.functional.attention import attention_scores, attend, causal_mask, merge_heads, split_heads
 
 POSITIONS = ("nope", "sinusoidal", "rope", "xpos", "alibi", "kerple_power", "kerple_log", "sandwich")
 ROTARY = ("rope", "xpos")

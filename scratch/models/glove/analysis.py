@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from ..datasets.cooccurrence import Cooccurrence
-from ..evaluate import analogy_accuracy, unit_rows, word_pair_similarity
+from ...datasets.cooccurrence import Cooccurrence
+from ...evaluate import analogy_accuracy, unit_rows, word_pair_similarity
 
 Neighbours = list[tuple[str, float]]
 

@@ -10,7 +10,7 @@ as functions of i − j) and c_i a per-row factor (log-n scaling, spec B.2). Eve
 least one allowed key (the diagonal, for the causal masks built here), so no row is all −∞.
 
 This is the quadratic reference that the windowed kernel is tested against, and the model's path for
-the variants that need a whole score matrix (ReRoPE's two matrices, the bidirectional band).
+the variants that need a whole score matrix (ReRoPE's two matrices).
 """
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, where
-from ..autograd.functional import softmax
+from .. import Tensor, as_tensor, where
+from .softmax import softmax
 
+# The logit of a forbidden slot: finite, so 0 · MASKED stays 0 and a masked row never makes NaN,
+# and far enough below any real logit that exp(MASKED − max) is exactly 0 in float32 and float64.
 MASKED = -1e30
 
 
@@ -29,11 +31,6 @@ def causal_mask(seq_len: int, window: int | None = None) -> np.ndarray:
     """Allowed (T, T) boolean: key j is visible to query i iff 0 ≤ i − j < window (window None: ∞)."""
     rel = relative_positions(seq_len)
     return (rel >= 0) & (rel < (seq_len if window is None else window))
-
-
-def band_mask(seq_len: int, half_width: int) -> np.ndarray:
-    """Bidirectional band (T, T): j visible to i iff |i − j| ≤ ``half_width``."""
-    return np.abs(relative_positions(seq_len)) <= half_width
 
 
 def relative_positions(seq_len: int) -> np.ndarray:

@@ -25,12 +25,12 @@ import sys
 
 import numpy as np
 
-from .. import functional as F
-from ..autograd import Function, Tensor, no_grad
-from ..kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
-from ..nn import Embedding, Linear, Module, Parameter, RMSNorm, init
-from ..validation import floating_dtype, generator, positive_int
-from .vq import VectorQuantizer
+from ... import functional as F
+from ...autograd import Function, Tensor, no_grad
+from ...kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
+from ...nn import Embedding, Linear, Module, Parameter, RMSNorm, init
+from ...validation import floating_dtype, generator, positive_int
+from .quantizer import VectorQuantizer
 
 ATTENTIONS = ("vq", "local", "window", "full")
 WAVELENGTH_BASE = 1e5
@@ -178,7 +178,7 @@ class TransformerVQ(Module):
         return {key: float(np.mean([r[key] for r in reports])) for key in reports[0]} if reports else {}
 
     def decoding_forward(self, batch: int = 1):
-        """A forward for ``scratch.models.lm.sample`` that decodes with constant-size states ("vq" only).
+        """A forward for ``scratch.training.lm.sample`` that decodes with constant-size states ("vq" only).
 
         Each call feeds only the ids it has not seen (ids (B, t) extend the previous call's) through
         ``VQDecoder`` states, one token at a time, and returns the logits of the last position as a
@@ -224,7 +224,7 @@ class AuxiliaryLoss(Function):
 
 
 class TrainingView(Module):
-    """``model`` seen by ``scratch.models.lm.train_lm``: ids → logits carrying β Σ l_commit, with the EMA.
+    """``model`` seen by ``scratch.training.lm.train_lm``: ids → logits carrying β Σ l_commit, with the EMA.
 
     train_lm calls forward, backward and the optimizer step in turn, so the EMA step of a batch is
     applied at the start of the next training forward (call ``finish`` after the last step). Every

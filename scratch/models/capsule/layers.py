@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor
-from ..kernels.routing import IMPLEMENTATIONS, MODES, route, squash_backward, squash_forward
-from ..nn import Conv2d, Module, Parameter, init
-from ..validation import floating_dtype, generator, positive_int
+from ...autograd import Function, Tensor, as_tensor
+from ...kernels.routing import IMPLEMENTATIONS, MODES, route, squash_backward, squash_forward
+from ...nn import Conv2d, Module, Parameter, init
+from ...validation import floating_dtype, generator, positive_int
 
 REDUCTIONS = ("mean", "sum", "none")
 
