@@ -16,7 +16,8 @@ unchanged copy: a suite that already fails would "kill" everything.
 Adding a mutant: append a ``Mutant`` to ``MUTANTS`` (or to a list ``MUTANTS`` in a file given with
 ``--mutants``) with a unique name, the family, the file, an ``old`` snippet long enough to occur once,
 the bug as ``new``, the test files or node ids that should catch it, and one line saying what the bug
-is. Run it with ``--only NAME``; if it survives, the suite needs a test, not the mutant a change.
+is. Run it with ``--only NAME``; if it survives, the suite needs a test, not the mutant a change. A
+mutant in a ``--mutants`` file replaces the listed one of the same name, to try a changed version.
 ``tests/test_mutation_check.py`` checks that every ``old`` still occurs exactly once, so a refactor
 that moves the code fails there until the mutant is updated.
 """
@@ -445,16 +446,15 @@ def verify_imports_from(copy: Path) -> None:
 
 
 def load_mutants(extra: list[str]) -> list[Mutant]:
-    mutants = list(MUTANTS)
+    """``MUTANTS``, then those of each file in ``extra``; a mutant of a file replaces the one of the same name."""
+    mutants = {m.name: m for m in MUTANTS}
+    if len(mutants) != len(MUTANTS):
+        raise SystemExit("mutant names must be unique")
     for file in extra:
         namespace = {"Mutant": Mutant, "__name__": "mutants"}
         exec(compile(Path(file).read_text(), file, "exec"), namespace)  # the user's own list of mutants
-        mutants.extend(namespace["MUTANTS"])
-    names = [m.name for m in mutants]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise SystemExit(f"mutant names must be unique: {duplicated}")
-    return mutants
+        mutants.update((m.name, m) for m in namespace["MUTANTS"])
+    return list(mutants.values())
 
 
 def select(mutants: list[Mutant], only: list[str] | None, family: list[str] | None) -> list[Mutant]:
@@ -485,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
     parser.add_argument("--family", nargs="+", help="run the mutants of these families only")
     parser.add_argument("--mutants", nargs="+", default=[], metavar="FILE",
-                        help="Python files defining a list MUTANTS of Mutant(...) to run as well")
+                        help="Python files defining a list MUTANTS of Mutant(...) to run as well (a name "
+                             "already listed replaces that mutant)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once, each in its own copy")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one test run may take")
