@@ -6,6 +6,7 @@ must catch them. Every planted bug must be killed (a test fails); a survivor is 
     python scripts/mutation_check.py --only window_attention_dk_assign glove_clip_eta
     python scripts/mutation_check.py --family glove
     python scripts/mutation_check.py --mutants my_mutants.py   # try mutants of your own first
+    python scripts/mutation_check.py --markdown table.md       # the results as a Markdown table too
 
 The copy holds the tracked files of the checkout (``git ls-files``). For each mutant the exact text
 ``old`` must occur once in ``path``; it is replaced by ``new``, the listed tests run with
@@ -480,6 +481,16 @@ def print_table(outcomes: list[Outcome]) -> None:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}  {row[4]}")
 
 
+def markdown_table(outcomes: list[Outcome]) -> str:
+    """The results as a Markdown table: bug, file, what it is, status and the first test that failed."""
+    lines = ["| planted bug | file | what the bug does | result | killed by |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        detail = f"`{o.detail}`" if o.status == "killed" else o.detail
+        cells = (f"`{o.mutant.name}`", f"`{o.mutant.path}`", o.mutant.what, o.status, detail)
+        lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
@@ -490,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once, each in its own copy")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one test run may take")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the results as a Markdown table")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the run of the tests on the unchanged copy")
     args = parser.parse_args(argv)
@@ -539,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
             outcomes = list(pool.map(job, mutants))
 
     print_table(outcomes)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(outcomes))
     killed = sum(o.status in ("killed", "timeout") for o in outcomes)
     print(f"\n{killed} of {len(outcomes)} planted bugs killed")
     return 0 if killed == len(outcomes) else 1
