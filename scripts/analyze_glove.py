@@ -28,12 +28,15 @@ ANALOGIES = [("man", "king", "woman"), ("france", "paris", "england"), ("good", 
 
 
 def parse_args(argv):
+    from scratch.models.glove.analysis import CONTEXT_WORDS, SMALLEST_NORMS
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", type=Path, default=Path("runs/glove"),
                         help="directory with vectors.txt (GloVe format) and vocab.txt from train_glove.py")
-    parser.add_argument("--context-words", type=int, default=10000, help="N of the whitened similarity")
+    parser.add_argument("--context-words", type=int, default=CONTEXT_WORDS,
+                        help="N of the whitened similarity (default %(default)s)")
     parser.add_argument("--topn", type=int, default=8)
-    parser.add_argument("--smallest", type=int, default=50)
+    parser.add_argument("--smallest", type=int, default=SMALLEST_NORMS, help="smallest norms listed (default %(default)s)")
     parser.add_argument("--probe", action="append", help="probe words (repeatable)")
     parser.add_argument("--out", type=Path, help="where the plot goes (default: --vectors)")
     return parser.parse_args(argv)

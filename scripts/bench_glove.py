@@ -31,29 +31,44 @@ import time
 from pathlib import Path
 
 
+DEFAULT_THREADS = 1
+
+
+def pin_threads(argv) -> None:
+    """Pin BLAS and Numba to ``--threads`` before NumPy and Numba load (they read the environment once)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    threads = early.parse_known_args(argv)[0].threads
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
 def parse_args(argv):
+    from scratch.models.glove import GloVe, SimplerGloVe
+
+    simpler, glove = SimplerGloVe.defaults(), GloVe.defaults()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--glove-c", type=Path, help="directory of the Stanford GloVe binaries (speed comparison)")
     parser.add_argument("--corpus", default=None, help="shipped corpus name or a text file (default: english)")
     parser.add_argument("--dim", type=int, action="append", help="vector sizes to time (default 50 and 100)")
     parser.add_argument("--window", type=int, default=10)
-    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=glove["min_count"])
     parser.add_argument("--iterations", type=int, default=3, help="timed training iterations per side")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--memory", type=float, default=2.0, help="GB for counting (both sides)")
     parser.add_argument("--seed", type=int, action="append", help="quality seeds (default 0)")
     parser.add_argument("--quality", action="store_true", help="also train and evaluate the quality table")
     parser.add_argument("--quality-dim", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=None,
-                        help="quality: GloVe iterations (default: model defaults, 30 simpler / 25 classic)")
+                        help=f"quality: GloVe iterations (default: the models' own, {simpler['epochs']} simpler / "
+                             f"{glove['epochs']} classic)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_glove"), help="work directory")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    pin_threads(argv)
     args = parse_args(argv)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[name] = str(args.threads)
     import numpy as np
 
     from scratch.bench import machine_summary, sgemm_peak_gflops
@@ -74,13 +89,15 @@ def main(argv=None) -> int:
 def speed(args, corpus, peak, np):
     from scratch.datasets.cooccurrence import count_corpus, ordered_records
     from scratch.datasets.text import iter_lines, tokenize
-    from scratch.kernels.glove import GloVeParams, glove_epoch, glove_weight
+    from scratch.kernels.glove import GloVeParams, glove_epoch
+    from scratch.models.glove import GloVe
 
+    classic = GloVe(min_count=args.min_count, window=args.window, threads=args.threads, memory=args.memory)
     start, cpu = time.perf_counter(), time.process_time()
-    vocab, cooc = count_corpus(corpus, args.min_count, args.window, "harmonic", args.memory)
+    vocab, cooc = count_corpus(corpus, classic.min_count, classic.window, classic.weighting, classic.memory)
     t_count = time.perf_counter() - start
     rng = np.random.default_rng(0)
-    rows, cols, values = ordered_records(cooc, np.stack([np.log(cooc.counts), glove_weight(cooc.counts)], 1), rng)
+    rows, cols, values = ordered_records(cooc, np.stack([classic.targets(cooc), classic.weights(cooc)], 1), rng)
     target, weight = np.ascontiguousarray(values[:, 0]), np.ascontiguousarray(values[:, 1])
     t_shuffle = time.perf_counter() - start - t_count
     cpu = time.process_time() - cpu
@@ -105,20 +122,20 @@ def speed(args, corpus, peak, np):
 
     print("\n## training, classic GloVe, Stanford AdaGrad, float64 (records/s per thread)")
     print(f"{'d':>4}{'ours rec/s':>14}{'C rec/s':>12}{'ours / C':>10}{'GFLOP/s':>9}{'% peak':>8}   cost per iteration")
+    settings = {"eta": classic.eta, "adagrad": classic.adagrad, "threads": classic.threads}
     for dim in args.dim or [50, 100]:
         def fresh():
-            return GloVeParams.init(len(vocab), dim, shared=False, biases=True, rng=np.random.default_rng(0))
-        glove_epoch(fresh(), rows[:100], cols[:100], target[:100], weight[:100], eta=0.05, adagrad="stanford",
-                    threads=args.threads)  # compile, untimed
+            return GloVeParams.init(len(vocab), dim, shared=classic.shared, biases=classic.biases,
+                                    rng=np.random.default_rng(0))
+        glove_epoch(fresh(), rows[:100], cols[:100], target[:100], weight[:100], **settings)  # compile, untimed
         params = fresh()
         times, costs = [], []
         for _ in range(args.iterations):
             tick = time.perf_counter()
-            costs.append(glove_epoch(params, rows, cols, target, weight, eta=0.05, adagrad="stanford",
-                                     threads=args.threads) / rows.size)
+            costs.append(glove_epoch(params, rows, cols, target, weight, **settings) / rows.size)
             times.append(time.perf_counter() - tick)
         ours_rate = rows.size / min(times) / args.threads
-        c_rate, c_costs = c_training(args, c_files, dim) if c_files else (float("nan"), [])
+        c_rate, c_costs = c_training(args, c_files, dim, classic) if c_files else (float("nan"), [])
         gflops = 10 * dim * ours_rate * args.threads / 1e9  # ~10 d flops per record (spec B4)
         curve = " ".join(f"{a:.5f}/{b:.5f}" for a, b in zip(costs, c_costs)) or " ".join(f"{a:.5f}" for a in costs)
         print(f"{dim:>4}{ours_rate:>14,.0f}{c_rate:>12,.0f}{ours_rate / c_rate:>10.2f}{gflops:>9.2f}"
@@ -154,14 +171,16 @@ def c_records(path: Path) -> int:
     return path.stat().st_size // 16  # struct {int word1; int word2; double val;}
 
 
-def c_training(args, files, dim):
-    """Records/s per thread of glove.c and its cost after each of 1 + ``iterations`` iterations."""
+def c_training(args, files, dim, classic):
+    """Records/s per thread of glove.c and its cost after each of 1 + ``iterations`` iterations, with the
+    x_max and eta of ``classic`` (our GloVe)."""
     vocab, shuf = files
     elapsed, costs = [], []
     for iterations in (1, 1 + args.iterations):
         command = [f"{args.glove_c}/glove", "-input-file", str(shuf), "-vocab-file", str(vocab), "-save-file",
                    str(args.out / "vectors_c"), "-threads", str(args.threads), "-iter", str(iterations),
-                   "-vector-size", str(dim), "-x-max", "100", "-eta", "0.05", "-binary", "0", "-verbose", "2",
+                   "-vector-size", str(dim), "-x-max", str(classic.x_max), "-eta", str(classic.eta), "-alpha",
+                   str(classic.alpha), "-binary", "0", "-verbose", "2",
                    "-seed", "1"]
         tick = time.perf_counter()
         run = subprocess.run(command, capture_output=True, text=True, check=True, cwd=args.out)

@@ -19,30 +19,64 @@ import time
 from pathlib import Path
 
 
+# Hogwild threads by default: both cores of a small machine (1 is the deterministic mode).
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+# Constructor keywords whose flag has another name (``--model`` picks the model class).
+FLAG_OF_KEYWORD = {"model": "simpler_model"}
+VECTOR_FILES = {"glove": "vectors.txt", "word2vec": "vectors.w2v.txt", "word2vec-binary": "vectors.bin"}
+
+
+def set_numba_threads(argv) -> None:
+    """Size Numba's thread pool from ``--threads`` before Numba loads (it reads the environment once)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    threads = early.parse_known_args(argv)[0].threads
+    if threads > 1:
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+
+
 def parse_args(argv):
+    """Flags named as the models' keywords; an absent flag leaves the model's own default."""
+    from scratch.datasets.text import CORPORA, DEFAULT_CORPUS
+    from scratch.kernels.glove import ADAGRAD_ORDERS
+    from scratch.models.glove import GloVe, SimplerGloVe
+    from scratch.models.glove.model import DTYPES
+    from scratch.models.word_vectors import FORMATS
+
+    simpler, glove = SimplerGloVe.defaults(), GloVe.defaults()
+
+    def default(name):
+        if name not in glove:
+            return f"default {simpler[name]}"
+        if name not in simpler:
+            return f"default {glove[name]}"
+        same = simpler[name] == glove[name]
+        return f"default {simpler[name]}" if same else f"default: simpler {simpler[name]}, glove {glove[name]}"
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["simpler", "glove"], default="simpler")
-    parser.add_argument("--corpus", default=None, help="shipped corpus name (english, lee, gcide) or a text file")
-    parser.add_argument("--dim", type=int, help="vector size (default: simpler 128, glove 50)")
-    parser.add_argument("--window", type=int, help="symmetric window (default: simpler 10, glove 15)")
-    parser.add_argument("--min-count", type=int, default=5)
-    parser.add_argument("--epochs", type=int, help="iterations over the records (default: simpler 30, glove 25)")
-    parser.add_argument("--x-max", type=float, default=100.0)
-    parser.add_argument("--alpha", type=float, default=0.75)
-    parser.add_argument("--eta", type=float, help="AdaGrad rate (default: su 0.1, stanford 0.05)")
-    parser.add_argument("--adagrad", choices=["su", "stanford"],
-                        help="accumulate then divide (su) or divide then accumulate (stanford); default per model")
-    parser.add_argument("--truncate", action=argparse.BooleanOptionalAction, default=True,
-                        help="simpler GloVe: cap the weight f at 1")
-    parser.add_argument("--simpler-model", choices=["shared", "concat", "sum"], default="shared",
-                        help="simpler GloVe: one vector per word, or centre/context output side by side or summed")
-    parser.add_argument("--output", choices=["sum", "word"], default="sum", help="glove: output W + C or W")
-    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
-                        help="Hogwild threads (1 = deterministic)")
-    parser.add_argument("--memory", type=float, default=1.0, help="GB for co-occurrence counting")
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--format", choices=["glove", "word2vec", "word2vec-binary"], action="append",
+    parser.add_argument("--corpus", default=None,
+                        help=f"shipped corpus name ({', '.join(CORPORA)}; default {DEFAULT_CORPUS}) or a text file")
+    parser.add_argument("--dim", type=int, help=f"vector size ({default('dim')})")
+    parser.add_argument("--window", type=int, help=f"symmetric window ({default('window')})")
+    parser.add_argument("--min-count", type=int, help=f"rarest word kept ({default('min_count')})")
+    parser.add_argument("--epochs", type=int, help=f"iterations over the records ({default('epochs')})")
+    parser.add_argument("--x-max", type=float, help=f"count where the weight f reaches 1 ({default('x_max')})")
+    parser.add_argument("--alpha", type=float, help=f"exponent of the weight f ({default('alpha')})")
+    parser.add_argument("--eta", type=float, help=f"AdaGrad rate ({default('eta')})")
+    parser.add_argument("--adagrad", choices=ADAGRAD_ORDERS,
+                        help=f"accumulate then divide (su) or divide then accumulate (stanford); {default('adagrad')}")
+    parser.add_argument("--truncate", action=argparse.BooleanOptionalAction,
+                        help=f"simpler GloVe: cap the weight f at 1 ({default('truncate')})")
+    parser.add_argument("--simpler-model", choices=SimplerGloVe.MODELS,
+                        help="simpler GloVe: one vector per word, or centre/context output side by side or summed "
+                             f"({default('model')})")
+    parser.add_argument("--output", choices=GloVe.OUTPUTS, help=f"glove: output W + C or W ({default('output')})")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="Hogwild threads (1 = deterministic)")
+    parser.add_argument("--memory", type=float, help=f"GB for co-occurrence counting ({default('memory')})")
+    parser.add_argument("--dtype", choices=DTYPES, help=f"parameter dtype ({default('dtype')})")
+    parser.add_argument("--seed", type=int, help=f"initialisation and shuffling seed ({default('seed')})")
+    parser.add_argument("--format", choices=FORMATS, action="append",
                         help="vector file formats to write (repeatable; default glove and word2vec)")
     parser.add_argument("--out", type=Path, default=Path("runs/glove"))
     parser.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
@@ -50,21 +84,17 @@ def parse_args(argv):
 
 
 def build_model(args):
+    """The chosen model with the flags that were given; the others keep the constructor's defaults."""
     from scratch.models.glove import GloVe, SimplerGloVe
 
-    common = {"min_count": args.min_count, "x_max": args.x_max, "alpha": args.alpha, "threads": args.threads,
-              "seed": args.seed, "memory": args.memory, "dtype": args.dtype}
-    optional = {k: v for k, v in (("dim", args.dim), ("window", args.window), ("epochs", args.epochs),
-                                  ("eta", args.eta), ("adagrad", args.adagrad)) if v is not None}
-    if args.model == "glove":
-        return GloVe(**common, **optional, output=args.output)
-    return SimplerGloVe(**common, **optional, truncate=args.truncate, model=args.simpler_model)
+    model_class = GloVe if args.model == "glove" else SimplerGloVe
+    given = {name: getattr(args, FLAG_OF_KEYWORD.get(name, name)) for name in model_class.defaults()}
+    return model_class(**{name: value for name, value in given.items() if value is not None})
 
 
 def main(argv=None) -> int:
+    set_numba_threads(argv)
     args = parse_args(argv)
-    if args.threads > 1:
-        os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
     import numpy as np
 
     from scratch import checkpoint
@@ -103,14 +133,13 @@ def main(argv=None) -> int:
     trained = progress.elapsed
 
     for fmt in args.format or ["glove", "word2vec"]:
-        name = {"glove": "vectors.txt", "word2vec": "vectors.w2v.txt", "word2vec-binary": "vectors.bin"}[fmt]
-        model.save(args.out / name, format=fmt)
+        model.save(args.out / VECTOR_FILES[fmt], format=fmt)
     vocab.save(args.out / "vocab.txt")
     summary = glove_analysis.evaluation_summary(model.vectors, vocab.words, vocab.counts)
     plotted = glove_analysis.plot_norm_frequency(model.vectors, vocab.counts, str(args.out / "norm_vs_frequency.png"),
                                                  f"{args.model} GloVe, d={model.dim}")
     print(f"model {args.model}, d={model.dim}, window {model.window}, {model.epochs} iterations, "
-          f"adagrad {model.adagrad}, seed {args.seed}, threads {args.threads}")
+          f"adagrad {model.adagrad}, seed {model.seed}, threads {model.threads}")
     print(f"counting {counted:.1f}s, training {trained:.1f}s, final cost {model.costs[-1]:.6f}")
     for key, label in (("analogy", "analogy (unit vectors, gensim)"), ("analogy_raw", "analogy (raw vectors, Su)")):
         r = summary[key]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validation
 from .text import TokenChunk, Vocab, iter_lines, iter_token_chunks, tokenize
 
 WEIGHTINGS = ("harmonic", "uniform")
@@ -97,9 +98,8 @@ def count_cooccurrences(chunks: Iterable[TokenChunk], unigram: np.ndarray, windo
     unigram = np.asarray(unigram)
     if unigram.ndim != 1 or not np.issubdtype(unigram.dtype, np.integer) or unigram.size < 2:
         raise ValueError(f"unigram must be a 1-D integer array of V >= 2 counts, got {unigram.dtype} {unigram.shape}")
-    _check_window_weighting(window, weighting)
-    if not memory > 0:
-        raise ValueError(f"memory must be a positive number of GB, got {memory!r}")
+    window, weighting = _checked_window_weighting(window, weighting)
+    memory = validation.positive_real("memory", memory)
     size = unigram.size
     budget = memory * 1e9 / 2
     diagonal = np.zeros(size)
@@ -123,7 +123,7 @@ def corpus_cooccurrences(path: str | os.PathLike, vocab: Vocab, window: int = 10
                          memory: float = 1.0) -> Cooccurrence:
     """``count_cooccurrences`` over the corpus file ``path``; unknown words take no window position
     (as in Stanford's ``cooccur``)."""
-    _check_window_weighting(window, weighting)
+    window, weighting = _checked_window_weighting(window, weighting)
     chunk_tokens = chunk_tokens_for(memory, window)
     return count_cooccurrences(iter_token_chunks(path, vocab, chunk_tokens, drop_unknown=True), vocab.counts,
                                window, weighting, memory)
@@ -138,7 +138,8 @@ def count_corpus(path: str | os.PathLike, min_count: int = 5, window: int = 10, 
     per distinct word, in order of appearance); the ids are kept (4 bytes a token, spilled to a
     temporary file when they outgrow a quarter of ``memory``), then mapped to vocabulary ids.
     """
-    _check_window_weighting(window, weighting)
+    min_count = validation.positive_int("min_count", min_count)
+    window, weighting = _checked_window_weighting(window, weighting)
     chunk_tokens = chunk_tokens_for(memory, window)
     index: dict[str, int] = {}
     counts = np.zeros(0, np.int64)
@@ -166,8 +167,8 @@ def count_corpus(path: str | os.PathLike, min_count: int = 5, window: int = 10, 
 
 def chunk_tokens_for(memory: float, window: int) -> int:
     """Tokens per chunk so that one chunk's pair stream takes about a quarter of ``memory`` GB."""
-    if not memory > 0:
-        raise ValueError(f"memory must be a positive number of GB, got {memory!r}")
+    memory = validation.positive_real("memory", memory)
+    window = validation.positive_int("window", window)
     return max(1024, int(memory * 1e9 / 4 / (_BYTES_PER_PAIR * window)))
 
 
@@ -222,11 +223,8 @@ def _vocab_chunks(stored: list, to_vocab: np.ndarray) -> Iterator[TokenChunk]:
         yield TokenChunk(ids[known], offsets)
 
 
-def _check_window_weighting(window: int, weighting: str) -> None:
-    if not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+def _checked_window_weighting(window: int, weighting: str) -> tuple[int, str]:
+    return validation.positive_int("window", window), validation.choice("weighting", weighting, WEIGHTINGS)
 
 
 def _count_chunk(chunk: TokenChunk, size: int, window: int, weighting: str, diagonal: np.ndarray

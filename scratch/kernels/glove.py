@@ -19,13 +19,13 @@ g_b_i = g_c_j = f e. Two AdaGrad orders (G starts at 1 for every coordinate):
                 and for the biases theta <- theta - g / sqrt(G); G <- G + g^2 (no eta, as glove.c)
 
 A record whose f e is not finite is skipped; vector updates are dropped when their sum is not
-finite, bias updates when they are not (glove.c). ``glove_epoch`` returns sum 1/2 f e^2 over the
-records, measured before each update.
+finite, bias updates when they are not (glove.c). An epoch returns sum 1/2 f e^2 over the records,
+measured before each update.
 
-Three implementations of one definition: ``glove_epoch_reference`` (a NumPy loop, the definition),
-``glove_epoch`` (Numba; ``threads > 1`` runs Hogwild: each thread takes a contiguous slice of the
-shuffled records and updates the shared arrays without locks), and ``glove_loss`` (the whole J on
-the autograd path, for gradient checks).
+The file reads in the order of its definitions: the weight f and the whole J on the autograd path
+(``glove_loss``, for gradient checks); ``glove_epoch_reference``, the NumPy loop that defines an
+epoch; its Numba twin (``threads > 1`` runs Hogwild: each thread takes a contiguous slice of the
+shuffled records and updates the shared arrays without locks); ``glove_epoch``, the checked entry.
 """
 from __future__ import annotations
 
@@ -35,10 +35,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .. import validation
 from ..autograd import Tensor, as_tensor
 
-ADAGRAD_ORDERS = ("su", "stanford")
-_SU, _STANFORD = 0, 1
+ADAGRAD_SU = 0          # accumulate g^2, then divide (Su's demo)
+ADAGRAD_STANFORD = 1    # divide, then accumulate the clipped step (glove.c)
+ADAGRAD_ORDERS = {"su": ADAGRAD_SU, "stanford": ADAGRAD_STANFORD}
 
 
 class GloVeParams(NamedTuple):
@@ -65,79 +67,29 @@ class GloVeParams(NamedTuple):
         C = W if shared else ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(dtype)
         size = vocab_size if biases else 0
         GW = np.ones_like(W)
-        return cls(W, C, np.zeros(size, dtype), np.zeros(size, dtype), GW, GW if shared else np.ones_like(C),
-                   np.ones(size, dtype), np.ones(size, dtype))
+        return cls(W=W, C=C, b=np.zeros(size, dtype), c=np.zeros(size, dtype), GW=GW,
+                   GC=GW if shared else np.ones_like(C), Gb=np.ones(size, dtype), Gc=np.ones(size, dtype))
 
     @property
     def shared(self) -> bool:
         return self.C is self.W
 
 
+class AdaGradSettings(NamedTuple):
+    """How an epoch steps: the rate eta, the order (``ADAGRAD_SU`` or ``ADAGRAD_STANFORD``) and the
+    clip of Stanford's order."""
+
+    eta: float
+    order: int
+    grad_clip: float
+
+
 def glove_weight(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75, truncate: bool = True) -> np.ndarray:
     """f(x) = min(1, (x / x_max)^alpha), or (x / x_max)^alpha without the cap: ``(n,)`` float64."""
-    if not x_max > 0:
-        raise ValueError(f"x_max must be positive, got {x_max!r}")
-    if not alpha >= 0:
-        raise ValueError(f"alpha must be non-negative, got {alpha!r}")
+    x_max = validation.positive_real("x_max", x_max)
+    alpha = validation.real("alpha", alpha, minimum=0.0)
     f = (np.asarray(x, dtype=np.float64) / x_max) ** alpha
-    return np.minimum(f, 1.0) if truncate else f
-
-
-def glove_epoch(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray, weight: np.ndarray,
-                *, eta: float, adagrad: str = "su", grad_clip: float = 100.0, threads: int = 1) -> float:
-    """One pass over the records in order (Numba); returns sum 1/2 f e^2. ``threads > 1`` is Hogwild.
-
-    rows, cols: ``(n,)`` int32 ids; target, weight: ``(n,)`` float64.
-    """
-    order = _check(params, rows, cols, target, weight, eta, adagrad, grad_clip)
-    if not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    W, C, b, c, GW, GC, Gb, Gc = params
-    if threads == 1:
-        return _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, 0, rows.size,
-                            eta, order, grad_clip)
-    return _epoch_hogwild(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, eta, order, grad_clip,
-                          threads)
-
-
-def glove_epoch_reference(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray,
-                          weight: np.ndarray, *, eta: float, adagrad: str = "su", grad_clip: float = 100.0) -> float:
-    """The definition of ``glove_epoch`` in NumPy, one record at a time."""
-    order = _check(params, rows, cols, target, weight, eta, adagrad, grad_clip)
-    W, C, b, c, GW, GC, Gb, Gc = params
-    biases = b.size > 0
-    cost = 0.0
-    for i, j, t, f in zip(rows, cols, target, weight):
-        e = W[i] @ C[j] - t + (b[i] + c[j] if biases else 0.0)
-        fe = f * e
-        if not math.isfinite(fe):
-            continue
-        cost += 0.5 * fe * e
-        g_w, g_c = fe * C[j], fe * W[i]
-        if order == _SU:
-            GW[i] += g_w**2
-            GC[j] += g_c**2
-            u_w, u_c = eta * g_w / np.sqrt(GW[i] + 1e-8), eta * g_c / np.sqrt(GC[j] + 1e-8)
-        else:
-            s_w, s_c = eta * np.clip(g_w, -grad_clip, grad_clip), eta * np.clip(g_c, -grad_clip, grad_clip)
-            u_w, u_c = s_w / np.sqrt(GW[i]), s_c / np.sqrt(GC[j])
-            GW[i] += s_w**2
-            GC[j] += s_c**2
-        if np.isfinite(u_w.sum()) and np.isfinite(u_c.sum()):
-            W[i] -= u_w
-            C[j] -= u_c
-        if biases:
-            if order == _SU:
-                Gb[i] += fe**2
-                Gc[j] += fe**2
-                u_b, u_c = eta * fe / math.sqrt(Gb[i] + 1e-8), eta * fe / math.sqrt(Gc[j] + 1e-8)
-            else:
-                u_b, u_c = fe / math.sqrt(Gb[i]), fe / math.sqrt(Gc[j])
-                Gb[i] += fe**2
-                Gc[j] += fe**2
-            b[i] -= u_b if math.isfinite(u_b) else 0.0
-            c[j] -= u_c if math.isfinite(u_c) else 0.0
-    return cost
+    return np.minimum(f, 1.0) if validation.boolean("truncate", truncate) else f
 
 
 def glove_loss(W, C, b, c, rows: np.ndarray, cols: np.ndarray, target: np.ndarray, weight: np.ndarray) -> Tensor:
@@ -152,33 +104,56 @@ def glove_loss(W, C, b, c, rows: np.ndarray, cols: np.ndarray, target: np.ndarra
     return 0.5 * (weight * e * e).sum()
 
 
-def _check(params, rows, cols, target, weight, eta, adagrad, grad_clip) -> int:
-    if adagrad not in ADAGRAD_ORDERS:
-        raise ValueError(f"unknown adagrad order {adagrad!r}; expected one of {ADAGRAD_ORDERS}")
-    if not eta > 0:
-        raise ValueError(f"eta must be positive, got {eta!r}")
-    if not grad_clip > 0:
-        raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
-    W, C, b, c = params[:4]
-    if W.ndim != 2 or C.shape != W.shape or W.dtype != C.dtype:
-        raise ValueError(f"W and C must be (V, d) arrays of one dtype, got {W.shape} {W.dtype}, {C.shape} {C.dtype}")
-    if b.shape != c.shape or b.size not in (0, W.shape[0]):
-        raise ValueError(f"biases b, c must both have shape (0,) or ({W.shape[0]},), got {b.shape}, {c.shape}")
-    n = rows.shape[0] if rows.ndim == 1 else -1
-    for name, array, dtype in (("rows", rows, np.int32), ("cols", cols, np.int32),
-                               ("target", target, np.float64), ("weight", weight, np.float64)):
-        if array.shape != (n,) or array.dtype != dtype:
-            raise ValueError(f"{name} must be a ({n},) {np.dtype(dtype).name} array, got {array.shape} {array.dtype}")
-    if n and (min(rows.min(), cols.min()) < 0 or max(rows.max(), cols.max()) >= W.shape[0]):
-        raise ValueError(f"rows and cols must be ids in [0, {W.shape[0]})")
-    return ADAGRAD_ORDERS.index(adagrad)
+def glove_epoch_reference(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray,
+                          weight: np.ndarray, *, eta: float, adagrad: str = "su", grad_clip: float = 100.0) -> float:
+    """The definition of ``glove_epoch`` in NumPy, one record at a time."""
+    settings = _checked_settings(params, rows, cols, target, weight, eta, adagrad, grad_clip)
+    eta, grad_clip = settings.eta, settings.grad_clip
+    W, C, b, c = params.W, params.C, params.b, params.c
+    GW, GC, Gb, Gc = params.GW, params.GC, params.Gb, params.Gc
+    biases = b.size > 0
+    cost = 0.0
+    for i, j, t, f in zip(rows, cols, target, weight):
+        e = W[i] @ C[j] - t + (b[i] + c[j] if biases else 0.0)
+        fe = f * e
+        if not math.isfinite(fe):
+            continue
+        cost += 0.5 * fe * e
+        g_w, g_c = fe * C[j], fe * W[i]
+        if settings.order == ADAGRAD_SU:
+            GW[i] += g_w**2
+            GC[j] += g_c**2
+            u_w, u_c = eta * g_w / np.sqrt(GW[i] + 1e-8), eta * g_c / np.sqrt(GC[j] + 1e-8)
+        else:
+            s_w, s_c = eta * np.clip(g_w, -grad_clip, grad_clip), eta * np.clip(g_c, -grad_clip, grad_clip)
+            u_w, u_c = s_w / np.sqrt(GW[i]), s_c / np.sqrt(GC[j])
+            GW[i] += s_w**2
+            GC[j] += s_c**2
+        if np.isfinite(u_w.sum()) and np.isfinite(u_c.sum()):
+            W[i] -= u_w
+            C[j] -= u_c
+        if biases:
+            if settings.order == ADAGRAD_SU:
+                Gb[i] += fe**2
+                Gc[j] += fe**2
+                u_b, u_c = eta * fe / math.sqrt(Gb[i] + 1e-8), eta * fe / math.sqrt(Gc[j] + 1e-8)
+            else:
+                u_b, u_c = fe / math.sqrt(Gb[i]), fe / math.sqrt(Gc[j])
+                Gb[i] += fe**2
+                Gc[j] += fe**2
+            b[i] -= u_b if math.isfinite(u_b) else 0.0
+            c[j] -= u_c if math.isfinite(u_c) else 0.0
+    return cost
 
 
 # No "nnan"/"ninf": the finiteness checks must survive. error_model="numpy" drops the zero-division
 # checks that would keep the update loop from vectorizing.
 @njit(cache=True, fastmath={"reassoc", "contract", "arcp", "afn", "nsz"}, error_model="numpy")
-def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, stop, eta, order, grad_clip):
+def _epoch_slice(params, rows, cols, target, weight, start, stop, settings):
     """Records start..stop of ``glove_epoch`` (the arithmetic of ``glove_epoch_reference``)."""
+    W, C, b, c = params.W, params.C, params.b, params.c
+    GW, GC, Gb, Gc = params.GW, params.GC, params.Gb, params.Gc
+    eta, order, grad_clip = settings.eta, settings.order, settings.grad_clip
     dim = W.shape[1]
     biases = b.size > 0
     u_w = np.empty(dim, dtype=np.float64)
@@ -200,7 +175,7 @@ def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, 
         for k in range(dim):
             g_w = fe * C[j, k]
             g_c = fe * W[i, k]
-            if order == 0:
+            if order == ADAGRAD_SU:
                 GW[i, k] += g_w * g_w
                 GC[j, k] += g_c * g_c
                 u_w[k] = eta * g_w / math.sqrt(GW[i, k] + 1e-8)
@@ -219,7 +194,7 @@ def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, 
                 W[i, k] -= u_w[k]
                 C[j, k] -= u_c[k]
         if biases:
-            if order == 0:
+            if order == ADAGRAD_SU:
                 Gb[i] += fe * fe
                 Gc[j] += fe * fe
                 u_b = eta * fe / math.sqrt(Gb[i] + 1e-8)
@@ -237,11 +212,45 @@ def _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, start, 
 
 
 @njit(cache=True, parallel=True)
-def _epoch_hogwild(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight, eta, order, grad_clip, threads):
+def _epoch_hogwild(params, rows, cols, target, weight, settings, threads):
     """Thread t trains on records [n t / threads, n (t + 1) / threads); the shared arrays race (Hogwild)."""
     n = rows.size
     costs = np.zeros(threads)
     for t in prange(threads):
-        costs[t] = _epoch_slice(W, C, b, c, GW, GC, Gb, Gc, rows, cols, target, weight,
-                                n * t // threads, n * (t + 1) // threads, eta, order, grad_clip)
+        costs[t] = _epoch_slice(params, rows, cols, target, weight, n * t // threads, n * (t + 1) // threads,
+                                settings)
     return costs.sum()
+
+
+def glove_epoch(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray, weight: np.ndarray,
+                *, eta: float, adagrad: str = "su", grad_clip: float = 100.0, threads: int = 1) -> float:
+    """One pass over the records in order (Numba); returns sum 1/2 f e^2. ``threads > 1`` is Hogwild.
+
+    rows, cols: ``(n,)`` int32 ids; target, weight: ``(n,)`` float64.
+    """
+    settings = _checked_settings(params, rows, cols, target, weight, eta, adagrad, grad_clip)
+    threads = validation.positive_int("threads", threads)
+    if threads == 1:
+        return _epoch_slice(params, rows, cols, target, weight, 0, rows.size, settings)
+    return _epoch_hogwild(params, rows, cols, target, weight, settings, threads)
+
+
+def _checked_settings(params: GloVeParams, rows: np.ndarray, cols: np.ndarray, target: np.ndarray,
+                      weight: np.ndarray, eta: float, adagrad: str, grad_clip: float) -> AdaGradSettings:
+    """The AdaGrad settings of an epoch, after checking every argument (ValueError naming it)."""
+    order = ADAGRAD_ORDERS[validation.choice("adagrad", adagrad, ADAGRAD_ORDERS)]
+    settings = AdaGradSettings(eta=validation.positive_real("eta", eta), order=order,
+                               grad_clip=validation.positive_real("grad_clip", grad_clip))
+    W, C, b, c = params.W, params.C, params.b, params.c
+    if W.ndim != 2 or C.shape != W.shape or W.dtype != C.dtype:
+        raise ValueError(f"W and C must be (V, d) arrays of one dtype, got {W.shape} {W.dtype}, {C.shape} {C.dtype}")
+    if b.shape != c.shape or b.size not in (0, W.shape[0]):
+        raise ValueError(f"biases b, c must both have shape (0,) or ({W.shape[0]},), got {b.shape}, {c.shape}")
+    n = rows.shape[0] if rows.ndim == 1 else -1
+    for name, array, dtype in (("rows", rows, np.int32), ("cols", cols, np.int32),
+                               ("target", target, np.float64), ("weight", weight, np.float64)):
+        if array.shape != (n,) or array.dtype != dtype:
+            raise ValueError(f"{name} must be a ({n},) {np.dtype(dtype).name} array, got {array.shape} {array.dtype}")
+    if n and (min(rows.min(), cols.min()) < 0 or max(rows.max(), cols.max()) >= W.shape[0]):
+        raise ValueError(f"rows and cols must be ids in [0, {W.shape[0]})")
+    return settings

@@ -126,6 +126,10 @@ def test_chunk_size_follows_the_memory_budget():
 @pytest.mark.parametrize("kwargs, message", [
     ({"window": 0}, "window"),
     ({"window": 2.5}, "window"),
+    ({"window": True}, "window"),
+    ({"weighting": True}, "weighting"),
+    ({"memory": np.inf}, "memory"),
+    ({"memory": np.nan}, "memory"),
     ({"weighting": "linear"}, "weighting"),
     ({"memory": 0}, "memory"),
     ({"unigram": np.ones((3, 3), np.int64)}, "unigram"),
@@ -181,3 +185,15 @@ def test_one_pass_count_of_an_empty_corpus_raises(tmp_path):
     path.write_text("\n...\n", encoding="utf-8")
     with pytest.raises(ValueError, match="empty"):
         count_corpus(path)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"min_count": True}, "min_count"),
+    ({"window": True}, "window"),
+    ({"memory": np.inf}, "memory"),
+])
+def test_one_pass_count_checks_its_arguments_before_reading(tmp_path, kwargs, message):
+    path = tmp_path / "corpus.txt"
+    path.write_text("a b a b\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{message} must be"):
+        count_corpus(path, **kwargs)

@@ -241,6 +241,11 @@ def test_glove_weight():
         glove_weight(x, x_max=0)
     with pytest.raises(ValueError, match="alpha"):
         glove_weight(x, alpha=-1)
+    for name, value in (("x_max", np.inf), ("x_max", np.nan), ("alpha", np.inf), ("x_max", True)):
+        with pytest.raises(ValueError, match=f"^{name} must be"):
+            glove_weight(x, **{name: value})
+    with pytest.raises(ValueError, match="^truncate must be"):
+        glove_weight(x, truncate="no")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -248,6 +253,12 @@ def test_glove_weight():
     ({"eta": 0.0}, "eta"),
     ({"threads": 0}, "threads"),
     ({"grad_clip": -1.0}, "grad_clip"),
+    ({"threads": True}, "threads"),
+    ({"eta": np.inf}, "eta"),
+    ({"eta": np.nan}, "eta"),
+    ({"eta": True}, "eta"),
+    ({"grad_clip": np.inf}, "grad_clip"),
+    ({"adagrad": True}, "adagrad"),
     ({"rows": np.array([1, 2], np.int64)}, "rows"),
     ({"cols": np.array([1], np.int32)}, "cols"),
     ({"target": np.zeros(2, np.float32)}, "target"),
@@ -258,6 +269,17 @@ def test_bad_arguments_raise(rng, change, message):
             "cols": np.array([2, 3], np.int32), "target": np.zeros(2), "weight": np.ones(2), "eta": 0.1} | change
     with pytest.raises(ValueError, match=message):
         glove_epoch(**args)
+
+
+def test_numpy_scalar_settings_give_the_python_float_result(rng):
+    """eta and grad_clip of any NumPy width reach the kernel as float64, so the step is the same."""
+    p = params(rng, False, True)
+    q = copy(p)
+    data = records(rng)
+    cost = glove_epoch(p, *data, eta=np.float32(0.25), adagrad="stanford", grad_clip=np.float32(1.5))
+    expected = glove_epoch(q, *data, eta=float(np.float32(0.25)), adagrad="stanford", grad_clip=1.5)
+    assert cost == expected
+    np.testing.assert_array_equal(p.W, q.W)
 
 
 def test_mismatched_parameters_raise(rng):

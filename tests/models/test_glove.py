@@ -202,6 +202,67 @@ def test_bad_hyper_parameters_raise(make, message):
         make()
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: SimplerGloVe(window=True, epochs=True), "window"),
+    (lambda: SimplerGloVe(epochs=True), "epochs"),
+    (lambda: SimplerGloVe(dim=True), "dim"),
+    (lambda: GloVe(min_count=True), "min_count"),
+    (lambda: GloVe(threads=True), "threads"),
+    (lambda: SimplerGloVe(seed=True), "seed"),
+    (lambda: SimplerGloVe(dim=8.0), "dim"),
+])
+def test_true_is_not_an_integer_hyper_parameter(make, message):
+    """``True`` is an int in Python; taken as one, ``window=True`` would train with a window of 1."""
+    with pytest.raises(ValueError, match=f"^{message} must be"):
+        make()
+
+
+@pytest.mark.parametrize("name", ["eta", "x_max", "alpha", "memory"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_non_finite_real_hyper_parameters_raise(name, value):
+    for model in (SimplerGloVe, GloVe):
+        with pytest.raises(ValueError, match=f"^{name} must be a finite real number"):
+            model(**{name: value})
+
+
+def test_numpy_scalars_are_accepted_and_stored_as_python_numbers():
+    model = SimplerGloVe(dim=np.int64(8), eta=np.float32(0.25), x_max=np.float64(10.0), truncate=np.bool_(False))
+    assert (model.dim, model.eta, model.x_max, model.truncate) == (8, 0.25, 10.0, False)
+    assert type(model.dim) is int and type(model.eta) is float and model.truncate is False
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SimplerGloVe(truncate="no"), "truncate"),
+    (lambda: SimplerGloVe(truncate=0), "truncate"),
+    (lambda: SimplerGloVe(model=True), "model"),
+    (lambda: GloVe(output=None), "output"),
+])
+def test_flags_and_choices_are_checked(make, message):
+    with pytest.raises(ValueError, match=f"^{message} must be"):
+        make()
+
+
+def test_defaults_are_the_constructors():
+    assert SimplerGloVe.defaults()["window"] == SimplerGloVe().window == 10
+    assert GloVe.defaults()["adagrad"] == GloVe().adagrad == "stanford"
+    assert "output" in GloVe.defaults() and "output" not in SimplerGloVe.defaults()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda v, w: analysis.most_correlative(v, w, "a", topn=True), "topn"),
+    (lambda v, w: analysis.keywords(v, w, ["a", "b"], topn=True), "topn"),
+    (lambda v, w: analysis.most_correlative(v, w, "a", normalize="yes"), "normalize"),
+    (lambda v, w: analysis.analogy(v, w, "a", "b", "a", exclude_query=1), "exclude_query"),
+    (lambda v, w: analysis.whitening(v, context_words=True), "context_words"),
+    (lambda v, w: analysis.norm_frequency(v, w, np.ones(3), smallest=True), "smallest"),
+    (lambda v, w: analysis.sentence_vector(v, w, ["a"], mean=1), "mean"),
+])
+def test_analysis_arguments_are_checked(call, message):
+    vectors, words = np.eye(3), ["<unk>", "a", "b"]
+    with pytest.raises(ValueError, match=f"^{message} must be"):
+        call(vectors, words)
+
+
 def test_untrained_model_and_empty_corpus_raise(tmp_path):
     with pytest.raises(RuntimeError, match="fit"):
         SimplerGloVe().vectors

@@ -13,10 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from ... import validation
 from ...datasets.cooccurrence import Cooccurrence
 from ...evaluate import analogy_accuracy, unit_rows, word_pair_similarity
 
 Neighbours = list[tuple[str, float]]
+# N of the whitened similarity: the most frequent words whose PMI profiles are compared (Su's demo).
+CONTEXT_WORDS = 10000
+# How many smallest-norm words the norm-vs-frequency analysis lists.
+SMALLEST_NORMS = 50
 
 
 def most_correlative(vectors: np.ndarray, words: Sequence[str], word: str, topn: int = 20,
@@ -24,26 +29,26 @@ def most_correlative(vectors: np.ndarray, words: Sequence[str], word: str, topn:
     """Words ranked by cos(v_w, v_x) (``normalize``) or by the raw <v_w, v_x> ~ PMI ("related words")."""
     vectors, index = _checked(vectors, words)
     query = vectors[_row(index, word)]
-    scores = unit_rows(vectors) @ (query / np.linalg.norm(query)) if normalize else vectors @ query
+    scores = (unit_rows(vectors) @ (query / np.linalg.norm(query)) if validation.boolean("normalize", normalize)
+              else vectors @ query)
     return _top(scores, words, topn, exclude=[_row(index, word)])
 
 
-def whitening(vectors: np.ndarray, context_words: int = 10000) -> np.ndarray:
+def whitening(vectors: np.ndarray, context_words: int = CONTEXT_WORDS) -> np.ndarray:
     """U = cholesky(V_c^T V_c), V_c the first ``context_words`` word rows (1..N) centred: ``(d, d)``.
 
     cos(x U, y U) is the Pearson correlation of the PMI profiles <x, v_k>, <y, v_k> over those N
     most frequent words k (spec §2.4, article eqs 31–39).
     """
     vectors = np.asarray(vectors, dtype=np.float64)
-    if not isinstance(context_words, (int, np.integer)) or context_words < 2:
-        raise ValueError(f"context_words must be an integer >= 2, got {context_words!r}")
+    context_words = validation.integer("context_words", context_words, minimum=2)
     context = vectors[1:context_words + 1]
     context = context - context.mean(axis=0)
     return np.linalg.cholesky(context.T @ context)
 
 
 def most_similar_whitened(vectors: np.ndarray, words: Sequence[str], word: str, topn: int = 20,
-                          context_words: int = 10000) -> Neighbours:
+                          context_words: int = CONTEXT_WORDS) -> Neighbours:
     """Words ranked by the cosine of the whitened vectors x U ("similar words", Su's ``most_similar``)."""
     vectors, index = _checked(vectors, words)
     whitened = unit_rows(vectors @ whitening(vectors, context_words))
@@ -59,19 +64,20 @@ def analogy(vectors: np.ndarray, words: Sequence[str], a: str, b: str, c: str, t
     """
     vectors, index = _checked(vectors, words)
     ids = [_row(index, w) for w in (a, b, c)]
-    source = unit_rows(vectors) if normalize else vectors
+    source = unit_rows(vectors) if validation.boolean("normalize", normalize) else vectors
     query = source[ids[1]] + source[ids[2]] - source[ids[0]]
     scores = unit_rows(vectors) @ (query / np.linalg.norm(query))
-    return _top(scores, words, topn, exclude=ids if exclude_query else [])
+    return _top(scores, words, topn, exclude=ids if validation.boolean("exclude_query", exclude_query) else [])
 
 
-def norm_frequency(vectors: np.ndarray, words: Sequence[str], counts: np.ndarray, smallest: int = 50
+def norm_frequency(vectors: np.ndarray, words: Sequence[str], counts: np.ndarray, smallest: int = SMALLEST_NORMS
                    ) -> tuple[float, Neighbours]:
     """Spearman correlation of ||v_w|| with log count over words 1..V, and the ``smallest`` norms.
 
     counts: ``(V + 1,)`` word counts aligned with ``vectors`` (``Vocab.counts``).
     """
     vectors, _ = _checked(vectors, words)
+    smallest = validation.positive_int("smallest", smallest)
     counts = np.asarray(counts)
     if counts.shape != (vectors.shape[0],):
         raise ValueError(f"counts has shape {counts.shape}, expected ({vectors.shape[0]},) aligned with vectors")
@@ -89,12 +95,13 @@ def sentence_vector(vectors: np.ndarray, words: Sequence[str], tokens: Sequence[
     if not rows:
         raise ValueError(f"tokens has no known word: {list(tokens)[:10]!r}")
     total = vectors[rows].sum(axis=0)
-    return total / len(rows) if mean else total
+    return total / len(rows) if validation.boolean("mean", mean) else total
 
 
 def keywords(vectors: np.ndarray, words: Sequence[str], tokens: Sequence[str], topn: int = 10) -> Neighbours:
     """The distinct known tokens ranked by <v_w, sum_k v_k> (article eqs 40–43)."""
     vectors, index = _checked(vectors, words)
+    topn = validation.positive_int("topn", topn)
     total = sentence_vector(vectors, words, tokens)
     unique = list(dict.fromkeys(t for t in tokens if t in index))
     scores = [(w, float(vectors[index[w]] @ total)) for w in unique]
@@ -107,7 +114,7 @@ def sentence_similarity(vectors: np.ndarray, words: Sequence[str], first: Sequen
     u = sentence_vector(vectors, words, first)
     v = sentence_vector(vectors, words, second)
     dot = float(u @ v)
-    return dot / float(np.linalg.norm(u) * np.linalg.norm(v)) if normalize else dot
+    return dot / float(np.linalg.norm(u) * np.linalg.norm(v)) if validation.boolean("normalize", normalize) else dot
 
 
 def pmi_fit_r2(vectors: np.ndarray, cooccurrence: Cooccurrence, weight: np.ndarray,
@@ -184,8 +191,7 @@ def _row(index: dict[str, int], word: str) -> int:
 
 
 def _top(scores: np.ndarray, words: Sequence[str], topn: int, exclude: Sequence[int]) -> Neighbours:
-    if not isinstance(topn, (int, np.integer)) or topn < 1:
-        raise ValueError(f"topn must be a positive integer, got {topn!r}")
+    topn = validation.positive_int("topn", topn)
     scores = np.array(scores, dtype=np.float64)
     scores[0] = -np.inf
     scores[list(exclude)] = -np.inf

@@ -16,17 +16,20 @@ output W + C (model 2).
 """
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 
 import numpy as np
 
+from ... import validation
 from ...datasets.cooccurrence import Cooccurrence, count_corpus, ordered_records
 from ...datasets.text import CORPORA, Vocab, load_corpus
 from ...kernels.glove import ADAGRAD_ORDERS, GloVeParams, glove_epoch, glove_weight
 from ..word_vectors import WordVectorsMixin
 
 EpochCallback = Callable[[int, float], None]
+DTYPES = ("float32", "float64")
 
 
 class _GloVeBase(WordVectorsMixin):
@@ -36,26 +39,28 @@ class _GloVeBase(WordVectorsMixin):
 
     def __init__(self, *, dim: int, window: int, min_count: int, epochs: int, x_max: float, alpha: float,
                  eta: float, adagrad: str, threads: int, seed: int, memory: float, dtype: str):
-        for name, value in (("dim", dim), ("window", window), ("min_count", min_count), ("epochs", epochs),
-                            ("threads", threads)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if adagrad not in ADAGRAD_ORDERS:
-            raise ValueError(f"unknown adagrad order {adagrad!r}; expected one of {ADAGRAD_ORDERS}")
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        for name, value in (("x_max", x_max), ("eta", eta), ("memory", memory)):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
-        if not alpha >= 0:
-            raise ValueError(f"alpha must be non-negative, got {alpha!r}")
-        self.dim, self.window, self.min_count, self.epochs = dim, window, min_count, epochs
-        self.x_max, self.alpha, self.eta, self.adagrad = x_max, alpha, eta, adagrad
-        self.threads, self.seed, self.memory, self.dtype = threads, seed, memory, dtype
+        self.dim = validation.positive_int("dim", dim)
+        self.window = validation.positive_int("window", window)
+        self.min_count = validation.positive_int("min_count", min_count)
+        self.epochs = validation.positive_int("epochs", epochs)
+        self.x_max = validation.positive_real("x_max", x_max)
+        self.alpha = validation.real("alpha", alpha, minimum=0.0)
+        self.eta = validation.positive_real("eta", eta)
+        self.adagrad = validation.choice("adagrad", adagrad, ADAGRAD_ORDERS)
+        self.threads = validation.positive_int("threads", threads)
+        self.seed = validation.integer("seed", seed, minimum=0)
+        self.memory = validation.positive_real("memory", memory)
+        self.dtype = validation.choice("dtype", dtype, DTYPES)
         self.vocab: Vocab | None = None
         self.cooccurrence: Cooccurrence | None = None
         self.params: GloVeParams | None = None
         self.costs: list[float] = []
+
+    @classmethod
+    def defaults(cls) -> dict[str, object]:
+        """The constructor's default hyper-parameters by name (what the scripts show and fall back to)."""
+        return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is not p.empty}
 
     def fit(self, corpus: str | os.PathLike | None = None, callback: EpochCallback | None = None):
         """Count the corpus (a shipped corpus name, a file path, or None for the default) and train.
@@ -126,6 +131,7 @@ class GloVe(_GloVeBase):
     weighting = "harmonic"
     shared = False
     biases = True
+    OUTPUTS = ("sum", "word")
 
     def __init__(self, dim: int = 50, window: int = 15, min_count: int = 5, epochs: int = 25, *,
                  x_max: float = 100.0, alpha: float = 0.75, eta: float = 0.05, adagrad: str = "stanford",
@@ -133,9 +139,7 @@ class GloVe(_GloVeBase):
                  dtype: str = "float64"):
         super().__init__(dim=dim, window=window, min_count=min_count, epochs=epochs, x_max=x_max, alpha=alpha,
                          eta=eta, adagrad=adagrad, threads=threads, seed=seed, memory=memory, dtype=dtype)
-        if output not in ("sum", "word"):
-            raise ValueError(f"output must be 'sum' (W + C) or 'word' (W), got {output!r}")
-        self.output = output
+        self.output = validation.choice("output", output, self.OUTPUTS)
 
     def targets(self, cooccurrence: Cooccurrence) -> np.ndarray:
         """t_ij = log X_ij per unordered record: ``(U,)``."""
@@ -167,9 +171,8 @@ class SimplerGloVe(_GloVeBase):
                  memory: float = 1.0, dtype: str = "float64"):
         super().__init__(dim=dim, window=window, min_count=min_count, epochs=epochs, x_max=x_max, alpha=alpha,
                          eta=eta, adagrad=adagrad, threads=threads, seed=seed, memory=memory, dtype=dtype)
-        if model not in self.MODELS:
-            raise ValueError(f"unknown model {model!r}; expected one of {self.MODELS}")
-        self.model, self.truncate = model, bool(truncate)
+        self.model = validation.choice("model", model, self.MODELS)
+        self.truncate = validation.boolean("truncate", truncate)
 
     @property
     def shared(self) -> bool:
