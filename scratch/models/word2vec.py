@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .. import validation
 from ..autograd import Tensor, where
 from ..datasets.text import TokenChunk, Vocab, iter_token_chunks, load_corpus, subsample_keep_probs
 from ..kernels import sampled_softmax as kernel
@@ -60,27 +61,31 @@ PRESETS = {
                 shared_negatives=None),
 }
 OPTIMIZERS = ("sgd", "lazy-adam", "lazy-adagrad", "adam")
+CHOICES = {"loss": tuple(PRESETS), "sampler": tuple(kernel.SAMPLERS), "subsample": tuple(kernel.SUBSAMPLING),
+           "optimizer": OPTIMIZERS}
 
 
-class LazyState:
-    """The kernel's lazy Adagrad/Adam state (``kernel.lazy_state``), saved and restored like an optimizer."""
+class LazyOptimizer:
+    """The kernel's lazy Adagrad/Adam state (a ``kernel.LazyState``), saved and restored like an optimizer."""
 
-    NAMES = ("E_m", "E_v", "E_step", "W_m", "W_v", "W_step", "b_m", "b_v", "b_step")
-
-    def __init__(self, lazy: tuple):
-        self.lazy = lazy
+    def __init__(self, state: kernel.LazyState):
+        self.state = state
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.NAMES, self.lazy[3:12]))
+        return {name: getattr(self.state, name) for name in kernel.MOMENTS}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        for name, array in zip(self.NAMES, self.lazy[3:12]):
-            array[...] = state[name]
+        for name in kernel.MOMENTS:
+            getattr(self.state, name)[...] = state[name]
 
 
 @dataclass
 class Word2VecConfig:
-    """Hyper-parameters of ``Word2Vec`` (defaults: the spec's faithful settings, §1.1–1.2)."""
+    """Hyper-parameters of ``Word2Vec`` (defaults: the spec's faithful settings, §1.1–1.2).
+
+    ``sampler``, ``log_q``, ``remove_accidental_hits`` and ``shared_negatives`` default (None) to the
+    ``loss`` preset's; ``resolved`` holds the preset with them applied.
+    """
 
     dim: int = 128
     window: int = 5
@@ -115,56 +120,51 @@ class Word2VecConfig:
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "negative", "min_count", "epochs", "batch_size", "threads", "chunk_tokens"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        _choice("loss", self.loss, PRESETS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("subsample", self.subsample, kernel.SUBSAMPLING)
+            setattr(self, name, validation.positive_int(name, getattr(self, name)))
+        for name in ("sg", "cbow_mean", "shared", "bias", "exclude_padding", "pad_context", "right_off_by_one",
+                     "shrink_window"):
+            setattr(self, name, validation.boolean(name, getattr(self, name)))
+        for name, allowed in CHOICES.items():
+            if name != "sampler" or self.sampler is not None:
+                validation.choice(name, getattr(self, name), allowed)
+        for name in ("log_q", "remove_accidental_hits"):
+            if getattr(self, name) is not None:
+                setattr(self, name, validation.boolean(name, getattr(self, name)))
+        self.shared_negatives = validation.optional_positive_int("shared_negatives", self.shared_negatives)
         for name in ("sample", "alpha", "lr", "init_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if not 0 <= self.min_alpha <= self.alpha:
-            raise ValueError(f"min_alpha must be in [0, alpha={self.alpha}], got {self.min_alpha!r}")
+            setattr(self, name, validation.positive_real(name, getattr(self, name)))
+        self.min_alpha = validation.real("min_alpha", self.min_alpha, minimum=0.0, maximum=self.alpha)
+        self.seed = validation.integer("seed", self.seed, minimum=0)
         preset = dict(PRESETS[self.loss])
         for name in ("sampler", "log_q", "remove_accidental_hits", "shared_negatives"):
             if getattr(self, name) is not None:
                 preset[name] = getattr(self, name)
         if preset["shared_negatives"] is None:
             preset["shared_negatives"] = self.batch_size
-        _choice("sampler", preset["sampler"], kernel.SAMPLERS)
-        if preset["shared_negatives"] < 1:
-            raise ValueError(f"shared_negatives must be a positive integer, got {preset['shared_negatives']!r}")
         self.resolved = preset
 
-    def kernel_config(self) -> np.ndarray:
-        """The int64 configuration vector of ``scratch.kernels.sampled_softmax``."""
+    def walker_config(self) -> kernel.WalkerConfig:
+        """How the kernel builds examples from lines (``scratch.kernels.sampled_softmax.walker``)."""
         r = self.resolved
-        return np.array([self.sg, self.window, self.right_off_by_one, self.shrink_window, self.pad_context,
-                         self.cbow_mean, kernel.SUBSAMPLING[self.subsample], self.negative,
-                         kernel.SAMPLERS[r["sampler"]], self.exclude_padding, r["shared_negatives"],
-                         r["remove_accidental_hits"], r["log_q"], kernel.LOSSES[r["objective"]]], dtype=np.int64)
-
-
-def _choice(name: str, value: Any, allowed: Any) -> None:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {sorted(allowed)}")
+        return kernel.WalkerConfig(sg=self.sg, window=self.window, right_trim=int(self.right_off_by_one),
+                                   shrink=self.shrink_window, pad=self.pad_context, cbow_mean=self.cbow_mean,
+                                   subsampling=kernel.SUBSAMPLING[self.subsample], negative=self.negative,
+                                   share=r["shared_negatives"], remove_hits=r["remove_accidental_hits"])
 
 
 def sampling_distribution(counts: np.ndarray, sampler: str, exclude_padding: bool = False) -> np.ndarray:
     """Probabilities q ``(V+1,)`` of drawing each id: uniform on 0..V (1..V with ``exclude_padding``),
     unigram q ∝ count^0.75 (id 0 has count 0), or log-uniform q(k+1) = log((k+2)/(k+1)) / log(V+1)."""
+    validation.choice("sampler", sampler, CHOICES["sampler"])
     rows = counts.shape[0]
     if sampler == "uniform":
         q = np.ones(rows)
         q[0] = 0.0 if exclude_padding else 1.0
     elif sampler == "unigram":
         q = counts.astype(np.float64) ** 0.75
-    elif sampler == "log-uniform":
+    else:
         k = np.arange(rows - 1, dtype=np.float64)
         q = np.concatenate([[0.0], np.log((k + 2) / (k + 1))])
-    else:
-        raise ValueError(f"unknown sampler {sampler!r}; expected one of {sorted(kernel.SAMPLERS)}")
     return q / q.sum()
 
 
@@ -175,8 +175,10 @@ def random_softmax_loss(E: Tensor, W: Tensor | None, b: Tensor | None, contexts:
 
     E: ``(V+1, d)``; W: ``(V+1, d)`` or None when shared (W ≡ E, b ≡ 0); b: ``(V+1,)`` or None;
     contexts: ``(B, C)`` ids, −1 for an empty slot; scale: ``(B,)``; samples: ``(B, K+1)`` ids,
-    target in slot 0; valid: ``(B, K+1)`` bool; log_expected: ``(V+1,)`` log(K q) or None.
+    target in slot 0; valid: ``(B, K+1)`` bool; log_expected: ``(V+1,)`` log(K q) or None;
+    objective: "softmax" or "nce".
     """
+    validation.choice("objective", objective, kernel.LOSSES)
     slots = contexts >= 0
     vectors = F.embedding(E, np.where(slots, contexts, 0))                  # (B, C, d)
     h = (vectors * slots[:, :, None]).sum(axis=1) * scale[:, None]          # (B, d)
@@ -220,14 +222,17 @@ class Word2Vec(Module, WordVectorsMixin):
             self.output = Parameter(rng.uniform(-c.init_scale, c.init_scale, (rows, c.dim)).astype(np.float32))
             self.bias = Parameter(np.zeros(rows, np.float32)) if c.bias else None
         q = sampling_distribution(vocab.counts, c.resolved["sampler"], c.exclude_padding)
-        self._sampler = kernel.alias_table(q)
+        self._sampler = kernel.Sampler(kernel.SAMPLERS[c.resolved["sampler"]], int(c.exclude_padding),
+                                       *kernel.alias_table(q))
         self.optimizer = None
         if c.optimizer == "adam":
             self.optimizer = Adam(list(self.parameters()), lr=c.lr)
         elif c.optimizer != "sgd":
-            self.optimizer = LazyState(kernel.lazy_state(c.optimizer.removeprefix("lazy-"), *self._tables()))
+            self.optimizer = LazyOptimizer(kernel.lazy_state(c.optimizer.removeprefix("lazy-"), *self._tables()))
         with np.errstate(divide="ignore"):
             self._log_expected = np.log(c.negative * q)
+        self._objective = kernel.Objective(kernel.LOSSES[c.resolved["objective"]], c.resolved["log_q"],
+                                           self._log_expected)
         self._keep = (subsample_keep_probs(vocab.counts, c.sample) if c.subsample != "off"
                       else np.ones(rows))
         return self
@@ -253,6 +258,7 @@ class Word2Vec(Module, WordVectorsMixin):
         with the corpus. ``on_epoch_end(model, epoch)`` runs after each epoch (checkpoints);
         ``start_epoch`` resumes after a checkpoint.
         """
+        validation.integer("start_epoch", start_epoch, minimum=0, maximum=self.config.epochs)
         path = resolve_corpus(corpus)
         if self.vocab is None:
             self.build(Vocab.from_corpus(path, self.config.min_count))
@@ -268,6 +274,7 @@ class Word2Vec(Module, WordVectorsMixin):
         if self.vocab is None:
             raise ValueError("call build(vocab) or fit(corpus) before fit_chunks(chunks)")
         c = self.config
+        start_epoch = validation.integer("start_epoch", start_epoch, minimum=0, maximum=c.epochs)
         epoch_words = float(self.vocab.counts.sum())
         total_words = epoch_words * c.epochs
         progress = Progress(total=int(total_words), unit="words", label="words")
@@ -279,10 +286,10 @@ class Word2Vec(Module, WordVectorsMixin):
                 if c.optimizer != "adam":
                     rate = (c.alpha, c.min_alpha) if c.optimizer == "sgd" else (c.lr, c.lr)
                     loss, count, words, centres = kernel.train_chunk(
-                        chunk.ids, chunk.offsets, *self._tables(), c.kernel_config(), self._keep,
-                        self._sampler, self._log_expected, alpha=rate, progress=done, total_words=total_words,
+                        chunk.ids, chunk.offsets, *self._tables(), c.walker_config(), self._keep,
+                        self._sampler, self._objective, alpha=rate, progress=done, total_words=total_words,
                         seed=c.seed, chunk_index=chunk_index, threads=c.threads,
-                        lazy=self.optimizer.lazy if self.optimizer is not None else None)
+                        lazy=self.optimizer.state if self.optimizer is not None else None)
                     kept += centres
                 else:
                     loss, count, words = self._adam_chunk(chunk, chunk_index)
@@ -303,7 +310,7 @@ class Word2Vec(Module, WordVectorsMixin):
     def _adam_chunk(self, chunk, chunk_index: int) -> tuple[float, int, int]:
         """Dense Adam (TF1/Keras semantics, §1.4) on the autograd loss, batch by batch."""
         c = self.config
-        contexts, samples, _, _ = kernel.trace_chunk(chunk.ids, chunk.offsets, len(self.vocab), c.kernel_config(),
+        contexts, samples, _, _ = kernel.trace_chunk(chunk.ids, chunk.offsets, len(self.vocab), c.walker_config(),
                                                      self._keep, self._sampler, seed=c.seed,
                                                      chunk_index=chunk_index)
         loss_sum = 0.0

@@ -22,15 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import evaluate
+from .. import evaluate, validation
 from ..datasets.text import Vocab
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
-
-
-def _check_format(format: str) -> None:
-    if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
 
 
 class WordVectors:
@@ -38,8 +33,8 @@ class WordVectors:
 
     def __init__(self, vectors: Any, words: Sequence[str]):
         vectors = np.asarray(vectors)
-        if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
-            raise ValueError(f"vectors must be a 2-D float array (V + 1, d), got {vectors.dtype} {vectors.shape}")
+        validation.shape("vectors", vectors, (None, None))
+        validation.floating_dtype("vectors", vectors.dtype)
         if len(words) != vectors.shape[0]:
             raise ValueError(f"words has {len(words)} entries but vectors has {vectors.shape[0]} rows")
         if len(words) < 2:
@@ -75,7 +70,7 @@ class WordVectors:
 
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
         """The ``topn`` nearest words by cosine similarity, ``word`` itself excluded."""
-        return evaluate.most_similar(self.vectors[1:], self.words[1:], word, topn)
+        return evaluate.most_similar(self.vectors[1:], self.words[1:], word, validation.positive_int("topn", topn))
 
     def analogy_accuracy(self, **kwargs: Any) -> dict[str, Any]:
         """``scratch.evaluate.analogy_accuracy`` on these vectors (keyword arguments passed on)."""
@@ -91,7 +86,7 @@ class WordVectors:
 
     def save(self, path: str | os.PathLike, format: str = "word2vec") -> None:
         """Write rows 1..V to ``path`` in ``format`` (``"word2vec"``, ``"word2vec-binary"`` or ``"glove"``)."""
-        _check_format(format)
+        validation.choice("format", format, FORMATS)
         rows, words = self.vectors[1:], self.words[1:]
         if format == "word2vec-binary":
             with open(path, "wb") as f:
@@ -108,7 +103,7 @@ class WordVectors:
     @classmethod
     def load(cls, path: str | os.PathLike, format: str = "word2vec") -> WordVectors:
         """Read a file written by ``save`` (or by word2vec.c, GloVe, gensim) in ``format``."""
-        _check_format(format)
+        validation.choice("format", format, FORMATS)
         if format == "word2vec-binary":
             words, rows = _read_binary(path)
         else:

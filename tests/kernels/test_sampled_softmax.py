@@ -97,10 +97,10 @@ def test_kernel_sgd_step_equals_reference(rng, shared, loss, log_q):
     ref_loss = k.sgd_step_reference(*(ref if not shared else (ref[0], None, None)), contexts, scale, samples, valid,
                                     alpha, log_expected if log_q else None, loss)
     E_k = E.copy()
-    W_k = E_k if shared else W.copy()
-    b_k = np.empty(0) if shared else b.copy()
-    kernel_loss = k.sgd_step_kernel(E_k, W_k, b_k, contexts, scale, samples, valid, alpha, log_expected, log_q,
-                                    k.LOSSES[loss])
+    W_k = None if shared else W.copy()
+    b_k = None if shared else b.copy()
+    kernel_loss = k.sgd_step_kernel(E_k, W_k, b_k, contexts, scale, samples, valid, alpha,
+                                    k.Objective(k.LOSSES[loss], log_q, log_expected))
     assert kernel_loss == pytest.approx(ref_loss, rel=1e-12)
     np.testing.assert_allclose(E_k, ref[0], rtol=1e-12, atol=1e-14)
     if not shared:
@@ -115,22 +115,25 @@ def corpus(rng, lines=(7, 1, 13, 2, 30)):
     return ids, np.concatenate([[0], np.cumsum(lines)]).astype(np.int64)
 
 
-def config(sg=0, window=3, right_trim=0, shrink=0, pad=1, cbow_mean=0, subsampling=0, negative=K, sampler=0,
-           exclude_padding=0, share=1, remove_hits=0, log_q=0, loss=0):
-    return np.array([sg, window, right_trim, shrink, pad, cbow_mean, subsampling, negative, sampler,
-                     exclude_padding, share, remove_hits, log_q, loss], np.int64)
+def settings(tables=None, log_expected=None, sampler=k.SAMPLER_UNIFORM, exclude_padding=False,
+             loss=k.LOSS_SOFTMAX, log_q=False, window=3, negative=K, **walker):
+    """The kernel's (WalkerConfig, Sampler, Objective): window 3, K samples, uniform alias tables by default."""
+    tables = k.alias_table(np.ones(V1)) if tables is None else tables
+    log_expected = np.zeros(V1) if log_expected is None else log_expected
+    return (k.WalkerConfig(window=window, negative=negative, **walker), k.Sampler(sampler, exclude_padding, *tables),
+            k.Objective(loss, log_q, log_expected))
 
 
-def uniform_sampler():
-    return k.alias_table(np.ones(V1))
+def loss_name(options):
+    return "nce" if options.get("loss") == k.LOSS_NCE else "softmax"
 
 
 WALKS = [
     dict(),
-    dict(sg=1, shrink=1),
-    dict(cbow_mean=1, pad=0, right_trim=1),
-    dict(subsampling=1, sampler=1, remove_hits=1),
-    dict(subsampling=2, sampler=2, log_q=1, loss=1, share=5),
+    dict(sg=True, shrink=True),
+    dict(cbow_mean=True, pad=False, right_trim=1),
+    dict(subsampling=k.SUBSAMPLE_CENTRE, sampler=k.SAMPLER_UNIGRAM, remove_hits=True),
+    dict(subsampling=k.SUBSAMPLE_BOTH, sampler=k.SAMPLER_LOG_UNIFORM, log_q=True, loss=k.LOSS_NCE, share=5),
 ]
 
 
@@ -138,16 +141,16 @@ WALKS = [
 @pytest.mark.parametrize("options", WALKS)
 def test_kernel_training_equals_reference_replay_of_its_examples(rng, shared, options):
     ids, offsets = corpus(rng)
-    cfg = config(**options)
     keep = rng.uniform(0.3, 1.0, size=V1)
-    sampler = k.alias_table(rng.dirichlet(np.ones(V1)))
+    alias = k.alias_table(rng.dirichlet(np.ones(V1)))
     log_expected = rng.normal(size=V1)
+    cfg, sampler, objective = settings(alias, log_expected, **options)
     E, W, b = tables(rng, shared)
     trained = [x.copy() for x in (E, W, b) if x is not None]
     W_k, b_k = (None, None) if shared else (trained[1], trained[2])
     contexts, samples, alphas, loss = k.trace_chunk(ids, offsets, V1, cfg, keep, sampler, seed=3, chunk_index=1,
                                                     alpha=(0.2, 0.01), total_words=2 * offsets[-1], E=trained[0],
-                                                    W=W_k, b=b_k, log_expected=log_expected)
+                                                    W=W_k, b=b_k, objective=objective)
     assert len(contexts) > 10
     assert 0.01 < alphas.min() <= alphas.max() <= 0.2
     valid = np.ones(samples.shape, bool)
@@ -158,7 +161,7 @@ def test_kernel_training_equals_reference_replay_of_its_examples(rng, shared, op
     replay = [x.copy() for x in (E, W, b) if x is not None]
     ref_loss = k.sgd_step_reference(*(replay if not shared else (replay[0], None, None)), contexts, scale, samples,
                                     valid, alphas, log_expected if options.get("log_q") else None,
-                                    "nce" if options.get("loss") else "softmax")
+                                    loss_name(options))
     assert loss == pytest.approx(ref_loss, rel=1e-10)
     for x, y in zip(trained, replay):
         np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
@@ -166,7 +169,8 @@ def test_kernel_training_equals_reference_replay_of_its_examples(rng, shared, op
 
 def trace(ids, offsets, keep=None, seed=0, **options):
     keep = np.ones(V1) if keep is None else keep
-    return k.trace_chunk(ids, offsets, V1, config(**options), keep, uniform_sampler(), seed=seed, chunk_index=0)
+    config, sampler, _ = settings(**options)
+    return k.trace_chunk(ids, offsets, V1, config, keep, sampler, seed=seed, chunk_index=0)
 
 
 def test_cbow_windows_padding_and_right_off_by_one():
@@ -189,13 +193,14 @@ def test_skipgram_pairs_every_context_word_with_the_centre():
     assert (contexts[:, 1:] == -1).all()
 
 
-@pytest.mark.parametrize("subsampling", [1, 2])
+@pytest.mark.parametrize("subsampling", [k.SUBSAMPLE_CENTRE, k.SUBSAMPLE_BOTH])
 def test_kept_words_count_the_centres_left_by_subsampling(rng, subsampling):
     ids, offsets = corpus(rng, lines=(400, 300))
     keep = np.linspace(0.1, 1.0, V1)
     E = rng.normal(scale=0.1, size=(V1, D))
-    _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, config(subsampling=subsampling, sg=1),
-                                             keep, uniform_sampler(), np.zeros(V1), alpha=(0.01, 0.01), progress=0,
+    config, sampler, objective = settings(subsampling=subsampling, sg=True)
+    _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, config, keep, sampler, objective,
+                                             alpha=(0.01, 0.01), progress=0,
                                              total_words=1e9, seed=0, chunk_index=0)
     expected = keep[ids].sum()
     assert words == 700 and abs(kept - expected) < 4 * np.sqrt(expected) and examples > kept
@@ -206,21 +211,23 @@ def test_subsampling_centre_only_versus_both(rng):
     keep = np.ones(V1)
     keep[3] = 0.0
     _, samples_off, _, _ = trace(ids, offsets, keep)
-    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=1)
+    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=k.SUBSAMPLE_CENTRE)
     assert (samples[:, 0] != 3).all() and (contexts == 3).any() and (samples_off[:, 0] == 3).any()
-    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=2)
+    contexts, samples, _, _ = trace(ids, offsets, keep, subsampling=k.SUBSAMPLE_BOTH)
     assert (samples[:, 0] != 3).all() and not (contexts == 3).any()
 
 
 @pytest.mark.parametrize("sampler, unigram", [
-    (0, None), (1, [0.0, 0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.01, 0.01]), (2, None)])
+    (k.SAMPLER_UNIFORM, None), (k.SAMPLER_UNIGRAM, [0.0, 0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.01, 0.01]),
+    (k.SAMPLER_LOG_UNIFORM, None)])
 def test_samplers_follow_their_distribution(sampler, unigram):
     ids, offsets = np.ones(4000, np.int32), np.array([0, 4000], np.int64)
-    q = {0: np.full(V1, 1 / V1),
-         1: np.array(unigram or [0.0] * V1),
-         2: np.concatenate([[0.0], np.log((np.arange(V1 - 1) + 2) / (np.arange(V1 - 1) + 1)) / np.log(V1)])}[sampler]
-    _, samples, _, _ = k.trace_chunk(ids, offsets, V1, config(sampler=sampler, negative=16), np.ones(V1),
-                                     k.alias_table(q), seed=5, chunk_index=0)
+    q = {k.SAMPLER_UNIFORM: np.full(V1, 1 / V1),
+         k.SAMPLER_UNIGRAM: np.array(unigram or [0.0] * V1),
+         k.SAMPLER_LOG_UNIFORM: np.concatenate([[0.0], np.log((np.arange(V1 - 1) + 2) / (np.arange(V1 - 1) + 1))
+                                                / np.log(V1)])}[sampler]
+    config, tables, _ = settings(k.alias_table(q), sampler=sampler, negative=16)
+    _, samples, _, _ = k.trace_chunk(ids, offsets, V1, config, np.ones(V1), tables, seed=5, chunk_index=0)
     draws = samples[:, 1:].ravel()
     frequency = np.bincount(draws, minlength=V1) / draws.size
     np.testing.assert_allclose(frequency, q, atol=4 * np.sqrt(0.25 / draws.size))
@@ -228,7 +235,7 @@ def test_samplers_follow_their_distribution(sampler, unigram):
 
 def test_uniform_sampler_can_exclude_the_padding_id():
     ids, offsets = np.ones(500, np.int32), np.array([0, 500], np.int64)
-    _, samples, _, _ = trace(ids, offsets, exclude_padding=1)
+    _, samples, _, _ = trace(ids, offsets, exclude_padding=True)
     _, with_padding, _, _ = trace(ids, offsets)
     assert samples[:, 1:].min() == 1 and with_padding[:, 1:].min() == 0
 
@@ -269,16 +276,45 @@ def test_hogwild_training_on_two_threads_learns_like_one_thread(rng):
     offsets = np.arange(0, ids.size + 1, 50, dtype=np.int64)
     E0 = rng.normal(scale=0.1, size=(V1, D)).astype(np.float32)
     losses = {}
+    config, sampler, objective = settings(remove_hits=True)
     for threads in (1, 2):
         E, W, b = E0.copy(), np.zeros_like(E0), np.zeros(V1, np.float32)
-        runs = [k.train_chunk(ids, offsets, E, W, b, config(remove_hits=1), np.ones(V1), uniform_sampler(),
-                              np.zeros(V1), alpha=(0.05, 0.05), progress=0, total_words=1e9, seed=0, chunk_index=0,
-                              threads=threads) for _ in range(3)]
+        runs = [k.train_chunk(ids, offsets, E, W, b, config, np.ones(V1), sampler, objective, alpha=(0.05, 0.05),
+                              progress=0, total_words=1e9, seed=0, chunk_index=0, threads=threads)
+                for _ in range(3)]
         assert all(words == kept == offsets[-1] for _, _, words, kept in runs) and np.isfinite(E).all()
         losses[threads] = [loss / examples for loss, examples, _, _ in runs]
     for threads in (1, 2):
         assert losses[threads][-1] < 0.6 * losses[threads][0]
     assert losses[2][-1] == pytest.approx(losses[1][-1], rel=0.1)
+
+
+def test_hogwild_parts_train_every_line_once(rng):
+    """Two parts whose lines use disjoint words (ids 1–4, then 5–8) and no sampled negatives (NCE with
+    K = 0) touch disjoint rows, so the racy two-thread run must equal the same two parts walked one
+    after the other on one thread, exactly: each part trains its own lines, from its own seed, once."""
+    lengths = rng.integers(5, 16, size=40)
+    lengths[20:] = lengths[:20]                                 # the two halves hold the same number of words
+    lines = [rng.integers(1, 5, size=n) + (4 if i >= 20 else 0) for i, n in enumerate(lengths)]
+    ids = np.concatenate(lines).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    np.testing.assert_array_equal(k.split_lines(offsets, 2), [0, 20, 40])
+    config, sampler, objective = settings(sg=True, shrink=True, subsampling=k.SUBSAMPLE_BOTH, negative=0,
+                                          loss=k.LOSS_NCE)
+    keep = np.full(V1, 0.8)
+    E0 = rng.normal(scale=0.3, size=(V1, D)).astype(np.float32)
+    W0 = rng.normal(scale=0.3, size=(V1, D)).astype(np.float32)
+    trained = {}
+    for threads in (1, 2):
+        E, W, b = E0.copy(), W0.copy(), np.zeros(V1, np.float32)
+        counts = k.train_chunk(ids, offsets, E, W, b, config, keep, sampler, objective, alpha=(0.05, 0.05),
+                               progress=0, total_words=1e9, seed=4, chunk_index=2, threads=threads, parts=2)
+        trained[threads] = counts, E, W, b
+    (counts, *one), (parallel_counts, *two) = trained[1], trained[2]
+    assert counts == parallel_counts and counts[2] == offsets[-1]
+    for x, y in zip(one, two):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(one[0][5:], E0[5:]) and not np.array_equal(one[0][1:5], E0[1:5])
 
 
 def alias_probabilities(threshold, alias):
@@ -333,20 +369,21 @@ def lazy_reference(E, W, b, contexts, samples, valid, scale, alphas, optimizer, 
 
 @pytest.mark.parametrize("optimizer", ["adagrad", "adam"])
 @pytest.mark.parametrize("shared, options", [
-    (True, dict()), (False, dict(sg=1, shrink=1)), (False, dict(sampler=1, remove_hits=1, cbow_mean=1, pad=0)),
-    (True, dict(loss=1, sampler=2, log_q=1))])
+    (True, dict()), (False, dict(sg=True, shrink=True)),
+    (False, dict(sampler=k.SAMPLER_UNIGRAM, remove_hits=True, cbow_mean=True, pad=False)),
+    (True, dict(loss=k.LOSS_NCE, sampler=k.SAMPLER_LOG_UNIFORM, log_q=True))])
 def test_lazy_optimizers_equal_scratch_optim_sparse_steps_on_the_replayed_examples(rng, optimizer, shared, options):
     ids, offsets = corpus(rng)
-    cfg = config(**options)
-    sampler = k.alias_table(rng.dirichlet(np.ones(V1)))
+    alias = k.alias_table(rng.dirichlet(np.ones(V1)))
     log_expected = rng.normal(size=V1)
+    cfg, sampler, objective = settings(alias, log_expected, **options)
     E, W, b = tables(rng, shared)
     trained = [x.copy() for x in (E, W, b) if x is not None]
     W_k, b_k = (None, None) if shared else (trained[1], trained[2])
     lazy = k.lazy_state(optimizer, trained[0], W_k, b_k)
     contexts, samples, alphas, loss = k.trace_chunk(ids, offsets, V1, cfg, np.ones(V1), sampler, seed=4,
                                                     chunk_index=0, alpha=(0.05, 0.05), E=trained[0], W=W_k, b=b_k,
-                                                    log_expected=log_expected, lazy=lazy)
+                                                    objective=objective, lazy=lazy)
     valid = np.ones(samples.shape, bool)
     if options.get("remove_hits"):
         valid[:, 1:] = samples[:, 1:] != samples[:, :1]
@@ -355,16 +392,16 @@ def test_lazy_optimizers_equal_scratch_optim_sparse_steps_on_the_replayed_exampl
     assert len(samples) > 10 and (samples[:, 1:] == samples[:, :1]).any()      # repeated rows are exercised
     ref_loss, replay = lazy_reference(*(x.copy() if x is not None else None for x in (E, W, b)), contexts, samples,
                                       valid, scale, alphas, optimizer, log_expected if options.get("log_q") else None,
-                                      "nce" if options.get("loss") else "softmax")
+                                      loss_name(options))
     assert loss == pytest.approx(ref_loss, rel=1e-10)
     for x, y in zip(trained, replay):
         np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)
     if optimizer == "adam":                                   # per-row step counts of E: rows it was a context
         inputs = np.unique(contexts[contexts >= 0])
         counts = np.bincount(inputs, minlength=V1) if not shared else None
-        assert (lazy[5][inputs] > 0).all()
+        assert (lazy.E_step[inputs] > 0).all()
         if counts is not None:
-            assert (lazy[5][counts == 0] == 0).all()
+            assert (lazy.E_step[counts == 0] == 0).all()
 
 
 def test_lazy_state_names_the_bad_optimizer():

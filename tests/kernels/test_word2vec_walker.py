@@ -51,7 +51,7 @@ def window_of(line, i, reach, right_trim, pad):
     return ids + [0] * (right_trim if pad else 0)
 
 
-def walk(lines, *, sg=0, window=3, right_trim=0, shrink=0, pad=1, subsampling=0, keep=None, sampler=None,
+def walk(lines, *, sg=0, window=3, right_trim=0, shrink=0, pad=1, subsampling=k.SUBSAMPLE_OFF, keep=None, sampler=None,
          low=0, share=1, seed=0, chunk_index=0):
     """The examples (context ids, [target, samples...]) of ``lines`` and the number of kept centres.
 
@@ -65,10 +65,10 @@ def walk(lines, *, sg=0, window=3, right_trim=0, shrink=0, pad=1, subsampling=0,
     examples, kept, samples = [], 0, None
     for line in lines:
         line = [int(w) for w in line]
-        if subsampling == 2:
+        if subsampling == k.SUBSAMPLE_BOTH:
             line = [w for w in line if lcg.unit() < keep[w]]
         for i, centre in enumerate(line):
-            if subsampling == 1 and not lcg.unit() < keep[centre]:
+            if subsampling == k.SUBSAMPLE_CENTRE and not lcg.unit() < keep[centre]:
                 continue
             kept += 1
             reach = window - lcg.below(window) if shrink else window
@@ -80,9 +80,9 @@ def walk(lines, *, sg=0, window=3, right_trim=0, shrink=0, pad=1, subsampling=0,
     return examples, kept
 
 
-def config(sg=0, window=3, right_trim=0, shrink=0, pad=1, subsampling=0, sampler=0, exclude_padding=0, share=1):
-    return np.array([sg, window, right_trim, shrink, pad, 0, subsampling, K, sampler, exclude_padding, share,
-                     0, 0, 0], np.int64)
+def settings(tables, sampler=k.SAMPLER_UNIFORM, exclude_padding=False, window=3, **walker):
+    """The kernel's WalkerConfig (window 3, K samples) and Sampler of these options."""
+    return k.WalkerConfig(window=window, negative=K, **walker), k.Sampler(sampler, exclude_padding, *tables)
 
 
 def flat(lines):
@@ -95,7 +95,8 @@ def traced(lines, keep=None, tables=None, seed=0, chunk_index=0, **options):
     ids, offsets = flat(lines)
     keep = np.ones(V1) if keep is None else keep
     tables = (np.ones(V1), np.arange(V1, dtype=np.int64)) if tables is None else tables
-    contexts, samples, _, _ = k.trace_chunk(ids, offsets, V1, config(**options), keep, tables, seed=seed,
+    config, sampler = settings(tables, **options)
+    contexts, samples, _, _ = k.trace_chunk(ids, offsets, V1, config, keep, sampler, seed=seed,
                                             chunk_index=chunk_index)
     return [([int(c) for c in row if c >= 0], [int(s) for s in sample]) for row, sample in zip(contexts, samples)]
 
@@ -115,7 +116,7 @@ def short_lines(rng):
     return [rng.integers(1, V1, size=n) for n in lengths]
 
 
-@pytest.mark.parametrize("subsampling", [0, 1, 2])
+@pytest.mark.parametrize("subsampling", [k.SUBSAMPLE_OFF, k.SUBSAMPLE_CENTRE, k.SUBSAMPLE_BOTH])
 @pytest.mark.parametrize("pad", [0, 1])
 @pytest.mark.parametrize("shrink", [0, 1])
 @pytest.mark.parametrize("right_trim", [0, 1])
@@ -131,7 +132,7 @@ def test_examples_equal_the_plain_python_walker(rng, sg, right_trim, shrink, pad
     assert_same_examples(traced(lines, keep, seed=4, chunk_index=2, **options), expected, sg)
 
 
-@pytest.mark.parametrize("subsampling", [1, 2])
+@pytest.mark.parametrize("subsampling", [k.SUBSAMPLE_CENTRE, k.SUBSAMPLE_BOTH])
 def test_deterministic_keep_decisions(rng, subsampling):
     """Keep probabilities 0 or 1: dropped words are never centres ("centre") or vanish from the line
     before windowing ("both"), and the examples equal the walker's."""
@@ -144,7 +145,7 @@ def test_deterministic_keep_decisions(rng, subsampling):
         assert_same_examples(kernel, expected, sg)
         assert not any(s[0] in (2, 5) for _, s in kernel)
         in_contexts = any(c in (2, 5) for contexts, _ in kernel for c in contexts)
-        assert in_contexts == (subsampling == 1)
+        assert in_contexts == (subsampling == k.SUBSAMPLE_CENTRE)
 
 
 def test_hand_worked_windows_across_lines():
@@ -172,11 +173,12 @@ def test_kept_examples_and_words_counted_by_training(rng, sg):
     keep = rng.uniform(0.3, 1.0, size=V1)
     ids, offsets = flat(lines)
     E = rng.normal(scale=0.1, size=(V1, 4))
-    cfg = config(sg=sg, shrink=1, subsampling=1, pad=0)
-    _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, cfg, keep,
-                                             (np.ones(V1), np.arange(V1, dtype=np.int64)), np.zeros(V1),
-                                             alpha=(0.01, 0.01), progress=0, total_words=1e9, seed=6, chunk_index=3)
-    expected, expected_kept = walk(lines, sg=sg, shrink=1, subsampling=1, pad=0, keep=keep, seed=6, chunk_index=3)
+    config, sampler = settings((np.ones(V1), np.arange(V1, dtype=np.int64)), sg=sg, shrink=True,
+                               subsampling=k.SUBSAMPLE_CENTRE, pad=False)
+    _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, config, keep, sampler,
+                                             k.Objective(k.LOSS_SOFTMAX, False, np.zeros(V1)), alpha=(0.01, 0.01),
+                                             progress=0, total_words=1e9, seed=6, chunk_index=3)
+    expected, expected_kept = walk(lines, sg=sg, shrink=1, subsampling=k.SUBSAMPLE_CENTRE, pad=0, keep=keep, seed=6, chunk_index=3)
     assert (examples, words, kept) == (len(expected), ids.size, expected_kept)
 
 
@@ -228,6 +230,6 @@ def test_alias_and_log_uniform_draws(rng):
         u = int(math.exp(g.unit() * math.log(V1))) - 1
         return min(max(u, 0), V1 - 2) + 1
 
-    for sampler, draw in ((1, unigram), (2, log_uniform)):
+    for sampler, draw in ((k.SAMPLER_UNIGRAM, unigram), (k.SAMPLER_LOG_UNIFORM, log_uniform)):
         expected, _ = walk(lines, sampler=draw, seed=2)
         assert_same_examples(traced(lines, tables=(threshold, alias), sampler=sampler, seed=2), expected, 0)

@@ -5,7 +5,7 @@ import pytest
 from scratch import gradcheck
 from scratch.datasets import Vocab
 from scratch.kernels import sampled_softmax as k
-from scratch.models.word2vec import Word2Vec, example_masks, sampling_distribution
+from scratch.models.word2vec import Word2Vec, example_masks, random_softmax_loss, sampling_distribution
 from scratch.models.word_vectors import WordVectors
 from scratch.progress import NonFiniteLossError
 
@@ -39,7 +39,7 @@ def tiny_model(**options):
 def test_model_loss_passes_gradcheck_for_every_parameter(rng, options):
     model = tiny_model(**options)
     ids, offsets = rng.integers(1, 9, size=30).astype(np.int32), np.array([0, 12, 30], np.int64)
-    contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep,
+    contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.walker_config(), model._keep,
                                             model._sampler, seed=0, chunk_index=0)
     params = list(model.parameters())
 
@@ -62,7 +62,7 @@ def test_window_options_reach_the_walker(options, window_of_the_middle, first):
     the trimmed right word's slot padded back with id 0, or no padding at all."""
     model = tiny_model(**options)
     ids, offsets = np.arange(1, 6, dtype=np.int32), np.array([0, 5], np.int64)
-    contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep,
+    contexts, samples, _, _ = k.trace_chunk(ids, offsets, 9, model.config.walker_config(), model._keep,
                                             model._sampler, seed=0, chunk_index=0)
     np.testing.assert_array_equal(samples[:, 0], ids)
     assert sorted(contexts[2][contexts[2] >= 0]) == window_of_the_middle
@@ -73,7 +73,7 @@ def test_shrink_window_option_draws_reaches_from_one_to_window():
     """shrink_window=True: a padded CBOW window holds 2r slots for a reach r drawn from 1..window."""
     model = tiny_model(shrink_window=True)
     ids, offsets = np.ones(400, np.int32), np.array([0, 400], np.int64)
-    contexts, _, _, _ = k.trace_chunk(ids, offsets, 9, model.config.kernel_config(), model._keep, model._sampler,
+    contexts, _, _, _ = k.trace_chunk(ids, offsets, 9, model.config.walker_config(), model._keep, model._sampler,
                                       seed=0, chunk_index=0)
     assert len(contexts) == 400
     assert set(((contexts >= 0).sum(axis=1) // 2).tolist()) == {1, 2}
@@ -192,13 +192,33 @@ def test_skipgram_log_proba_is_naive_bayes():
 @pytest.mark.parametrize("options, match", [
     (dict(dim=0), "dim must be a positive integer"),
     (dict(window=2.5), "window must be a positive integer"),
-    (dict(loss="hinge"), "unknown loss 'hinge'"),
-    (dict(sampler="zipf"), "unknown sampler 'zipf'"),
-    (dict(subsample="all"), "unknown subsample 'all'"),
-    (dict(optimizer="rmsprop"), "unknown optimizer"),
+    (dict(loss="hinge"), "loss must be one of .*'hinge'"),
+    (dict(sampler="zipf"), "sampler must be one of .*'zipf'"),
+    (dict(subsample="all"), "subsample must be one of .*'all'"),
+    (dict(optimizer="rmsprop"), "optimizer must be one of .*'rmsprop'"),
     (dict(alpha=0.01, min_alpha=0.1), "min_alpha"),
-    (dict(sample=0), "sample must be positive"),
+    (dict(sample=0), "sample must be in"),
     (dict(shared_negatives=0), "shared_negatives"),
+    # True is an int to Python: it must not pass as a window of 1, nor "no" as skip-gram on
+    (dict(window=True), "window must be a positive integer"),
+    (dict(dim=True), "dim must be a positive integer"),
+    (dict(epochs=True), "epochs must be a positive integer"),
+    (dict(negative=True), "negative must be a positive integer"),
+    (dict(threads=True), "threads must be a positive integer"),
+    (dict(shared_negatives=True), "shared_negatives must be a positive integer"),
+    (dict(sg="no"), "sg must be True or False"),
+    (dict(shared=1), "shared must be True or False"),
+    (dict(log_q="yes"), "log_q must be True or False"),
+    (dict(pad_context=None), "pad_context must be True or False"),
+    (dict(alpha=float("inf")), "alpha must be a finite real number"),
+    (dict(alpha=float("nan")), "alpha must be a finite real number"),
+    (dict(init_scale=float("inf")), "init_scale must be a finite real number"),
+    (dict(lr=-1e-3), "lr must be in"),
+    (dict(sample=True), "sample must be a finite real number"),
+    (dict(min_alpha=-0.1), "min_alpha must be in"),
+    (dict(seed=-1), "seed must be an integer >= 0"),
+    (dict(seed=True), "seed must be an integer"),
+    (dict(loss=True), "loss must be one of"),
 ])
 def test_bad_hyper_parameters_name_the_argument(options, match):
     with pytest.raises(ValueError, match=match):
@@ -222,3 +242,20 @@ def test_bad_corpora(tmp_path):
 def test_a_diverging_run_stops_with_a_clear_error(corpus_file):
     with pytest.raises(NonFiniteLossError, match="loss is"):
         Word2Vec(dim=8, min_count=1, alpha=1e30, min_alpha=1e30, init_scale=1e10).fit(corpus_file)
+
+
+def test_numpy_scalars_are_accepted_and_stored_as_python_numbers():
+    config = Word2Vec(window=np.int64(3), alpha=np.float32(0.5), sg=np.bool_(True)).config
+    assert (config.window, config.alpha, config.sg) == (3, 0.5, True)
+    assert type(config.window) is int and type(config.alpha) is float and type(config.sg) is bool
+
+
+def test_bad_arguments_of_the_public_functions_name_the_argument(corpus_file):
+    with pytest.raises(ValueError, match="sampler must be one of .*'zipf'"):
+        sampling_distribution(np.array([0, 3, 1]), "zipf")
+    with pytest.raises(ValueError, match="objective must be one of .*'hinge'"):
+        random_softmax_loss(np.zeros((3, 2)), None, None, np.zeros((1, 1), np.int64), np.ones(1),
+                            np.zeros((1, 2), np.int64), np.ones((1, 2), bool), objective="hinge")
+    for start_epoch in (-1, True, 3):
+        with pytest.raises(ValueError, match="start_epoch must be an integer"):
+            Word2Vec(min_count=1, epochs=2).fit(corpus_file, start_epoch=start_epoch)

@@ -66,8 +66,17 @@ def test_mixin_exposes_the_model_vectors(word_vectors, tmp_path):
 
 
 def test_bad_input(word_vectors, tmp_path):
-    with pytest.raises(ValueError, match="unknown format 'npy'"):
+    with pytest.raises(ValueError, match="format must be one of .*'npy'"):
         word_vectors.save(tmp_path / "v", "npy")
+    with pytest.raises(ValueError, match="format must be one of .*'npy'"):
+        WordVectors.load(tmp_path / "v", "npy")
+    with pytest.raises(ValueError, match="vectors must have shape"):
+        WordVectors(np.zeros(3), ["<unk>", "a", "b"])
+    with pytest.raises(TypeError, match="vectors must be a floating-point dtype"):
+        WordVectors(np.zeros((3, 2), np.int64), ["<unk>", "a", "b"])
+    for topn in (0, True, 2.0):
+        with pytest.raises(ValueError, match="topn must be a positive integer"):
+            word_vectors.most_similar("king", topn)
     with pytest.raises(ValueError, match="words has 2 entries"):
         WordVectors(np.zeros((3, 2)), ["<unk>", "a"])
     with pytest.raises(ValueError, match="contains whitespace"):
