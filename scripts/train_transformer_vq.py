@@ -3,6 +3,8 @@
     python scripts/train_transformer_vq.py                       # VQ, a few minutes on 2 cores
     python scripts/train_transformer_vq.py --attention full      # quadratic GAU, bias at all distances
 
+Every field of ``TransformerVQConfig`` (but the byte vocabulary) and of ``TrainConfig`` is a flag, with
+the defaults of ``TransformerVQConfig`` and of the §7 run ``scratch.models.transformer_vq.TRAINING``.
 Progress (loss, bits/byte, tokens/s) and codebook health (usage perplexity, dead codes, relative
 quantization error) go to stderr; the summary (validation bits/byte at the training length and at
 4× it, codebook health, a sample from the prompt) goes to stdout and to ``--out``/summary.json.
@@ -10,6 +12,7 @@ quantization error) go to stderr; the summary (validation bits/byte at the train
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -18,55 +21,71 @@ import sys
 import numpy as np
 
 from scratch.datasets.lm import load_text_bytes, train_val_split
+from scratch.models.transformer_vq import (ATTENTIONS, TRAINING, TransformerVQ, TransformerVQConfig,
+                                           codebook_after_step)
+from scratch.models.transformer_vq.model import HEALTH_EVERY
 from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
-from scratch.models.transformer_vq import ATTENTIONS, TrainingView, TransformerVQ
+
+BYTES = 256
+CHOICES = {"attention": ATTENTIONS}
+TYPES = {"window": int}
+HELP = {"d_model": "D_m", "d_k": "D_k (D_v = 2 D_m)", "layers": "layers of two GAUs each", "codebook_size": "S",
+        "block": "block length L", "window": "bias range W ≤ L (default L)", "commit_weight": "β",
+        "reseed_dead": "re-seed dead codes (a deviation from the paper)", "seq_len": "training length T"}
+
+
+def add_config_flags(group: argparse._ArgumentGroup, config_class: type, defaults: dict,
+                     skip: tuple[str, ...] = ()) -> None:
+    """One flag per field of ``config_class`` (``--d-model`` for ``d_model``), default ``defaults[name]``."""
+    for field in dataclasses.fields(config_class):
+        if field.name in skip:
+            continue
+        default = defaults[field.name]
+        flag, help_text = "--" + field.name.replace("_", "-"), HELP.get(field.name)
+        if isinstance(default, bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif isinstance(default, tuple):
+            group.add_argument(flag, type=type(default[0]), nargs=len(default), default=default, help=help_text)
+        else:
+            group.add_argument(flag, type=TYPES.get(field.name, type(default)), choices=CHOICES.get(field.name),
+                               default=default, help=help_text)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=None, help="text file (default: the shipped English corpus)")
-    p.add_argument("--attention", choices=ATTENTIONS, default="vq")
-    p.add_argument("--d-model", type=int, default=128)
-    p.add_argument("--d-k", type=int, default=32)
-    p.add_argument("--layers", type=int, default=2, help="layers of two GAUs each")
-    p.add_argument("--codebook-size", type=int, default=64, help="S")
-    p.add_argument("--block", type=int, default=64, help="block length L")
-    p.add_argument("--window", type=int, default=None, help="bias range W (default L)")
-    p.add_argument("--commit-weight", type=float, default=1e-4, help="β")
-    p.add_argument("--reseed-dead", action="store_true", help="re-seed dead codes (a deviation from the paper)")
-    p.add_argument("--seq-len", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--final-lr", type=float, default=1e-4)
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--clip", type=float, default=0.1)
-    p.add_argument("--weight-decay", type=float, default=2e-4)
+    # the fields' defaults, not an instance's: an instance has resolved window=None (W = L) to its block
+    add_config_flags(p.add_argument_group("model (TransformerVQConfig)"), TransformerVQConfig,
+                     {f.name: f.default for f in dataclasses.fields(TransformerVQConfig)}, skip=("vocab",))
+    add_config_flags(p.add_argument_group("training (TrainConfig)"), TrainConfig, vars(TRAINING))
+    p.add_argument("--health-every", type=int, default=HEALTH_EVERY, help="steps between codebook-health lines")
     p.add_argument("--eval-windows", type=int, default=16, help="validation windows per evaluation length")
     p.add_argument("--prompt", default="The ")
     p.add_argument("--sample-length", type=int, default=200)
     p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/transformer_vq")
     p.add_argument("--resume", action="store_true")
     return p.parse_args(argv)
+
+
+def configs(args: argparse.Namespace) -> tuple[TransformerVQConfig, TrainConfig]:
+    """The two configs named by the flags (nargs flags give lists, the configs hold tuples)."""
+    options = {name: tuple(value) if isinstance(value, list) else value for name, value in vars(args).items()}
+    model = TransformerVQConfig(**{**{f.name: options.get(f.name) for f in dataclasses.fields(TransformerVQConfig)},
+                                   "vocab": BYTES})
+    train = TrainConfig(**{f.name: options[f.name] for f in dataclasses.fields(TrainConfig)})
+    return model, train
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     train, val = train_val_split(load_text_bytes(args.corpus))
-    model = TransformerVQ(256, args.d_model, args.d_k, args.layers, attention=args.attention,
-                          codebook_size=args.codebook_size, block=args.block, window=args.window,
-                          commit_weight=args.commit_weight, reseed_dead=args.reseed_dead,
-                          rng=np.random.default_rng(args.seed))
-    config = TrainConfig(seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
-                         final_lr=args.final_lr, warmup=args.warmup, betas=(0.9, 0.98),
-                         weight_decay=args.weight_decay, clip=args.clip, seed=args.seed)
-    view = TrainingView(model)
-    losses = train_lm(view, train, config, checkpoint_path=os.path.join(args.out, "checkpoint.npz"),
-                      resume=args.resume)
-    view.finish()
+    model_config, train_config = configs(args)
+    model = TransformerVQ(model_config, rng=np.random.default_rng(args.seed))
+    losses = train_lm(model, train, train_config, checkpoint_path=os.path.join(args.out, "checkpoint.npz"),
+                      resume=args.resume, extra_loss=model.auxiliary_loss,
+                      after_step=codebook_after_step(model, args.health_every))
     model.eval()
     summary = {"args": vars(args), "parameters": int(sum(p.size for p in model.parameters())),
                "final_train_bits": losses[-1] / math.log(2) if losses else None}
@@ -81,7 +100,7 @@ def main(argv=None) -> dict:
                   context=None if args.attention == "vq" else 4 * args.seq_len, rng=np.random.default_rng(args.seed))
     summary["sample"] = bytes(np.concatenate([prompt, text]).astype(np.uint8)).decode("utf-8", errors="replace")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
+        json.dump(summary, f, indent=1, default=str)
     for key, value in summary.items():
         if key != "args":
             print(f"{key}: {value}")

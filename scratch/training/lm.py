@@ -7,6 +7,12 @@ cosine learning-rate schedule and gradient clipping by global norm. The batches 
 the generator seeded (seed, s), so a run resumed from a checkpoint sees exactly the batches it
 would have seen without the interruption.
 
+Two hooks let a model add to the loop without wrapping it. ``extra_loss()`` is called after each
+forward and its scalar joins the loss that is differentiated (Transformer-VQ's β Σ l_commit);
+``after_step(step)`` is called after each optimizer step and before that step's checkpoint, so a
+state it updates (Transformer-VQ's EMA codebook) is saved with the step that produced it and a
+resumed run continues exactly.
+
 Evaluation reports, over fixed random windows of a held-out stream at one length T: per-token
 accuracy (argmax = next token), loss in nats and bits per token (loss / ln 2; bits per byte for a
 byte-level model), and the loss over the last ``tail`` positions. ``repeated_windows`` builds the
@@ -28,6 +34,7 @@ from ..autograd import functional as F
 from ..datasets.lm import copy_mix_batches, random_batches
 from ..optim import AdamW, clip_grad_norm, warmup_cosine
 from ..progress import Progress, check_finite
+from ..validation import integer, positive_int, positive_real, probability, real
 
 Forward = Callable[[np.ndarray], Tensor]
 
@@ -51,17 +58,17 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("seq_len", "batch_size", "steps", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0 <= self.warmup <= self.steps:
-            raise ValueError(f"warmup must be in [0, steps={self.steps}], got {self.warmup!r}")
-        if not 0 < self.final_lr <= self.lr or not math.isfinite(self.lr):
-            raise ValueError(f"need 0 < final_lr ≤ lr, got lr={self.lr!r}, final_lr={self.final_lr!r}")
-        if not self.clip > 0 or self.weight_decay < 0:
-            raise ValueError(f"clip must be > 0 and weight_decay ≥ 0, got {self.clip!r}, {self.weight_decay!r}")
-        if not 0 <= self.copy_fraction <= 1:
-            raise ValueError(f"copy_fraction must be in [0, 1], got {self.copy_fraction!r}")
+            positive_int(name, getattr(self, name))
+        integer("seed", self.seed)
+        integer("warmup", self.warmup, 0, self.steps)
+        real("final_lr", self.final_lr, minimum=0.0, maximum=positive_real("lr", self.lr), open_below=True)
+        if len(self.betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        for name, beta in zip(("betas[0]", "betas[1]"), self.betas):
+            probability(name, beta, allow_one=False)
+        positive_real("clip", self.clip)
+        real("weight_decay", self.weight_decay, minimum=0.0)
+        probability("copy_fraction", self.copy_fraction)
 
 
 def lm_loss(logits: Tensor, targets: np.ndarray) -> Tensor:
@@ -70,12 +77,16 @@ def lm_loss(logits: Tensor, targets: np.ndarray) -> Tensor:
 
 
 def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: str | os.PathLike | None = None,
-             resume: bool = False, log_every: float = 5.0) -> list[float]:
-    """Train ``model`` (a Module mapping ids to logits) on the stream ``train``; returns the loss per step.
+             resume: bool = False, log_every: float = 5.0, extra_loss: Callable[[], Tensor] | None = None,
+             after_step: Callable[[int], None] | None = None) -> list[float]:
+    """Train ``model`` (a Module mapping ids to logits) on the stream ``train``; returns the LM loss per step.
 
     With ``checkpoint_path`` the model, the optimizer and the step are saved every
     ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from that file. A
     non-finite loss raises ``NonFiniteLossError`` and leaves the last good checkpoint in place.
+    ``extra_loss()``, called after each forward, gives a scalar added to the differentiated loss (the
+    returned losses are the cross-entropy alone); ``after_step(step)`` runs after optimizer step
+    ``step`` (counted from 1) and before its checkpoint.
     """
     optimizer = AdamW(model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
     start = 0
@@ -93,10 +104,15 @@ def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: 
                                 config.copy_fraction)
         loss = lm_loss(model(x), y)
         value = check_finite(loss.item(), step + 1)
+        if extra_loss is not None:
+            loss = loss + extra_loss()
+            check_finite(loss.item(), step + 1, "loss with the extra term")
         optimizer.zero_grad()
         loss.backward()
         clip_grad_norm(optimizer.params, config.clip)
         optimizer.step()
+        if after_step is not None:
+            after_step(step + 1)
         losses.append(value)
         progress.update(step + 1, items=x.size, loss=value, bits=value / math.log(2), lr=optimizer.lr)
         if checkpoint_path is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
@@ -113,7 +129,7 @@ def evaluation_windows(data: np.ndarray, seq_len: int, count: int, seed: int = 0
 def repeated_windows(data: np.ndarray, seq_len: int, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The copy test: z = u ‖ u ‖ u₀ for ``count`` random windows u of length T/2, x = z[:T], y = z[1:];
     every target from position T/2 on is a copy of the token T/2 back (score them with ``score_from=T/2``)."""
-    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 4 or seq_len % 2:
+    if integer("seq_len", seq_len, minimum=4) % 2:
         raise ValueError(f"seq_len must be an even length ≥ 4 for a repeated window, got {seq_len!r}")
     u, _ = random_batches(data, count, seq_len // 2, np.random.default_rng(seed))
     z = np.concatenate([u, u, u[:, :1]], axis=1)
@@ -124,6 +140,8 @@ def evaluate_lm(forward: Forward, x: np.ndarray, y: np.ndarray, *, batch_size: i
                 score_from: int = 0) -> dict[str, float]:
     """Accuracy, loss (nats), bits per token and the loss of the last ``tail`` positions of ``forward``
     (a model or a closure selecting an inference variant) on x, y (N, T), scoring positions ≥ ``score_from``."""
+    positive_int("batch_size", batch_size)
+    positive_int("tail", tail)
     if x.shape != y.shape or x.ndim != 2:
         raise ValueError(f"x and y must have one shape (N, T), got {x.shape} and {y.shape}")
     if not 0 <= score_from < x.shape[1]:
@@ -150,8 +168,10 @@ def sample(forward: Forward, prompt: np.ndarray, length: int, *, temperature: fl
     prompt = np.asarray(prompt, np.int64)
     if prompt.ndim != 1 or prompt.size == 0:
         raise ValueError(f"prompt must be a non-empty 1-D id array, got shape {prompt.shape}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be ≥ 0, got {temperature!r}")
+    integer("length", length, minimum=0)
+    if context is not None:
+        positive_int("context", context)
+    real("temperature", temperature, minimum=0.0)
     rng = np.random.default_rng(0) if rng is None else rng
     ids = list(prompt)
     with no_grad():

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from scratch import Tensor
+from scratch import Tensor, checkpoint
+from scratch.progress import NonFiniteLossError
 from scratch.training.lm import TrainConfig, evaluate_lm, repeated_windows, sample, train_lm
 from scratch.models.transformer import TransformerConfig, TransformerLM
 
@@ -51,3 +52,40 @@ def test_copy_fraction_changes_the_batches_and_zero_is_the_default():
     assert train_lm(TransformerLM(TINY), STREAM, TrainConfig(**{**config.__dict__, "copy_fraction": 0.5})) != plain
     with pytest.raises(ValueError, match="copy_fraction"):
         TrainConfig(copy_fraction=-0.1)
+
+
+def test_extra_loss_joins_the_gradient_but_not_the_returned_losses():
+    config = TrainConfig(seq_len=8, batch_size=4, steps=3, warmup=1)
+    plain_model, pulled_model = TransformerLM(TINY), TransformerLM(TINY)
+    plain = train_lm(plain_model, STREAM, config)
+    head = dict(pulled_model.named_parameters())["embedding.weight"]
+    pulled = train_lm(pulled_model, STREAM, config, extra_loss=lambda: (head * head).sum() * 10.0)
+    assert pulled[0] == plain[0] and pulled[1:] != plain[1:]
+    assert np.linalg.norm(head.data) < np.linalg.norm(dict(plain_model.named_parameters())["embedding.weight"].data)
+    with pytest.raises(NonFiniteLossError, match="extra term"):
+        train_lm(TransformerLM(TINY), STREAM, config, extra_loss=lambda: Tensor(np.array(np.nan)))
+
+
+def test_after_step_runs_after_the_optimizer_step_and_before_that_steps_checkpoint(tmp_path):
+    path = tmp_path / "lm.npz"
+    model = TransformerLM(TINY)
+    first = next(iter(model.parameters()))
+    calls, previous = [], [first.data.copy()]
+
+    def after_step(step):
+        saved = checkpoint.load(path)["step"] if path.exists() else 0
+        calls.append((step, saved, not np.array_equal(first.data, previous[-1])))
+        previous.append(first.data.copy())
+
+    train_lm(model, STREAM, TrainConfig(seq_len=8, batch_size=4, steps=4, warmup=0, checkpoint_every=2),
+             checkpoint_path=path, after_step=after_step)
+    assert calls == [(1, 0, True), (2, 0, True), (3, 2, True), (4, 2, True)]
+
+
+@pytest.mark.parametrize("name, value", [("steps", True), ("seq_len", True), ("batch_size", 0), ("warmup", True),
+                                         ("lr", float("inf")), ("final_lr", 1.0), ("clip", float("nan")),
+                                         ("weight_decay", -1.0), ("copy_fraction", True), ("seed", True),
+                                         ("checkpoint_every", True)])
+def test_bad_train_config_is_named(name, value):
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**{name: value})

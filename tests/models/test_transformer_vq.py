@@ -1,18 +1,19 @@
 """Transformer-VQ model (spec §2, §3.1, §8): EMA step, STE identity, commitment gradient, model gradchecks,
-decoding == parallel forward, training smoke test and input checks."""
+decoding == parallel forward, training smoke test, exact resume with the EMA codebook and input checks."""
 import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, no_grad
-from scratch.training.lm import TrainConfig, sample, train_lm
-from scratch.models.transformer_vq import TrainingView, TransformerVQ
+from scratch.models.transformer_vq import TransformerVQ, TransformerVQConfig, codebook_after_step
 from scratch.models.transformer_vq.quantizer import VectorQuantizer
+from scratch.training.lm import TrainConfig, sample, train_lm
+
+TEXT = np.frombuffer(b"abcabcabd " * 300, np.uint8).astype(np.int64)
 
 
 def tiny(attention="vq", dtype=np.float64, **kw):
-    options = dict(d_model=8, d_k=4, layers=1, attention=attention, codebook_size=5, block=4,
-                   rng=np.random.default_rng(1), dtype=dtype)
-    return TransformerVQ(**{**options, **kw})
+    options = dict(d_model=8, d_k=4, layers=1, attention=attention, codebook_size=5, block=4)
+    return TransformerVQ(TransformerVQConfig(**{**options, **kw}), rng=np.random.default_rng(1), dtype=dtype)
 
 
 def test_codeword_is_sum_over_clipped_count(rng):
@@ -150,28 +151,91 @@ def test_vq_equals_local_when_every_key_is_in_the_window():
     np.testing.assert_allclose(blockwise, dense, rtol=0, atol=1e-12)
 
 
-def test_training_reduces_the_loss_and_updates_the_codebook():
-    data = np.frombuffer(b"abcabcabd " * 300, np.uint8).astype(np.int64)
+class Crash(Exception):
+    """Stands for a run killed between two checkpoints."""
+
+
+def train_tiny_vq(config, path=None, resume=False, interrupt_after=None):
+    """A float32 VQ model trained by ``train_lm`` with the model's hooks; ``interrupt_after=s`` stops the run
+    with an exception after step s, as a crash would (its checkpoint is the last one written before)."""
     model = tiny("vq", dtype=np.float32, d_model=16, codebook_size=8)
-    before = model.units[0].quantizer.c_sum.copy()
-    view = TrainingView(model, health_every=1000)
+    ema = codebook_after_step(model, health_every=10**6)
+
+    def after_step(step):
+        ema(step)
+        if step == interrupt_after:
+            raise Crash
+
+    try:
+        losses = train_lm(model, TEXT, config, checkpoint_path=path, resume=resume, log_every=1e9,
+                          extra_loss=model.auxiliary_loss, after_step=after_step)
+    except Crash:
+        losses = None
+    return model, losses
+
+
+def test_training_reduces_the_loss_and_updates_the_codebook():
+    before = tiny("vq", dtype=np.float32, d_model=16, codebook_size=8).units[0].quantizer.c_sum.copy()
     config = TrainConfig(seq_len=16, batch_size=4, steps=40, lr=1e-2, final_lr=1e-3, warmup=2)
-    losses = train_lm(view, data, config, log_every=1e9)
-    view.finish()
+    model, losses = train_tiny_vq(config)
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
     assert not np.allclose(model.units[0].quantizer.c_sum, before)
 
 
-def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="attention"):
-        tiny("linear")
-    with pytest.raises(ValueError, match="window"):
-        tiny(window=5)
-    with pytest.raises(ValueError, match="d_model"):
-        tiny(d_model=7)
+def test_resume_is_exact_for_parameters_and_codebooks(tmp_path):
+    """N steps straight == N/2 steps, a checkpoint, a crash, a resume and N/2 steps, bit for bit: the EMA step
+    of step s runs in the after-step hook, before the checkpoint of step s, so the checkpoint holds it."""
+    config = TrainConfig(seq_len=16, batch_size=2, steps=6, lr=1e-2, final_lr=1e-3, warmup=2, checkpoint_every=3)
+    straight, _ = train_tiny_vq(config)
+    path = tmp_path / "vq.npz"
+    train_tiny_vq(config, path, interrupt_after=4)
+    resumed, losses = train_tiny_vq(config, path, resume=True)
+    assert len(losses) == 3
+    for (name, expected), (_, actual) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    fresh = tiny("vq", dtype=np.float32, d_model=16, codebook_size=8)
+    assert not np.array_equal(resumed.units[1].quantizer.c_count, fresh.units[1].quantizer.c_count)
+
+
+def test_auxiliary_loss_is_beta_times_the_commitment_sum():
+    model = tiny("vq", layers=2, commit_weight=0.5)
+    ids = np.random.default_rng(6).integers(0, 256, (2, 9))
+    total, ce = model.loss(ids[:, :-1], ids[:, 1:])
+    commits = sum(unit.commit_loss.item() for unit in model.units)
+    assert model.auxiliary_loss().item() == pytest.approx(0.5 * commits, rel=1e-14)
+    assert total.item() == pytest.approx(ce.item() + 0.5 * commits, rel=1e-14)
+    assert tiny("full").auxiliary_loss().item() == 0.0
+
+
+@pytest.mark.parametrize("name, value", [
+    ("vocab", True), ("d_model", True), ("d_model", 7), ("d_k", True), ("layers", True), ("layers", 0),
+    ("codebook_size", True), ("block", True), ("block", 0), ("window", True), ("window", 5), ("window", -1),
+    ("attention", "linear"), ("commit_weight", float("inf")), ("commit_weight", -1.0), ("commit_weight", True),
+    ("reseed_dead", "no"), ("reseed_dead", 1),
+])
+def test_bad_config_is_named(name, value):
+    with pytest.raises(ValueError, match=name):
+        tiny(**{name: value})
+
+
+@pytest.mark.parametrize("arguments, name", [
+    (dict(num_codes=True, dim=2), "num_codes"), (dict(num_codes=4, dim=True), "dim"),
+    (dict(num_codes=4, dim=2, gamma=1.0), "gamma"), (dict(num_codes=4, dim=2, gamma=float("inf")), "gamma"),
+    (dict(num_codes=4, dim=2, gamma=True), "gamma"), (dict(num_codes=4, dim=2, reseed_dead=1), "reseed_dead"),
+])
+def test_bad_quantizer_arguments_are_named(arguments, name):
+    with pytest.raises(ValueError, match=name):
+        VectorQuantizer(**arguments)
+
+
+def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="ids"):
         tiny()(np.array([[1, 300]]))
-    with pytest.raises(ValueError, match="gamma"):
-        VectorQuantizer(4, 2, gamma=1.0)
-    with pytest.raises(ValueError, match="keys must end"):
+    with pytest.raises(ValueError, match="k must have shape"):
         VectorQuantizer(4, 2)(Tensor(np.zeros((2, 3))))
+    with pytest.raises(ValueError, match="batch"):
+        tiny().units[0].decoder(True)
+    with pytest.raises(ValueError, match="health_every"):
+        codebook_after_step(tiny(), health_every=True)
+    with pytest.raises(TypeError, match="config"):
+        TransformerVQ(dict(block=4))

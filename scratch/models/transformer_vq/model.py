@@ -15,25 +15,73 @@ One GAU on the residual stream x (B, T, D_m), with s = D_k^{-1/4}:
     "window" unquantized keys, dense causal attention with the same bias up to W (isolates quantization);
     "full"   unquantized keys, bias at all distances (the official quadratic baseline).
 A "layer" of the paper is two GAUs; there is no MLP. Loss = CE + β Σ_GAU l_commit (β = 1e-4); after each
-optimizer step ``update_codebooks`` applies the EMA. ``decoding_forward`` decodes VQ models token by token
-with the constant-size state of ``VQDecoder`` (per-token cost independent of the context length).
+optimizer step ``update_codebooks`` applies the EMA. With ``scratch.training.lm.train_lm`` both are hooks:
+``train_lm(model, ..., extra_loss=model.auxiliary_loss, after_step=codebook_after_step(model))``.
+``decoding_forward`` decodes VQ models token by token with the constant-size state of ``VQDecoder``
+(per-token cost independent of the context length).
 """
 from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ... import functional as F
-from ...autograd import Function, Tensor, no_grad
+from ...autograd import Tensor, no_grad
 from ...kernels.vq_attention import VQDecoder, vq_attention, windowed_bias_attention
 from ...nn import Embedding, Linear, Module, Parameter, RMSNorm, init
-from ...validation import floating_dtype, generator, positive_int
+from ...training.lm import TrainConfig
+from ...validation import boolean, choice, floating_dtype, generator, integer, positive_int, real
 from .quantizer import VectorQuantizer
 
 ATTENTIONS = ("vq", "local", "window", "full")
+QUANTIZED = ("vq", "local")
 WAVELENGTH_BASE = 1e5
+RMS_EPS = 1e-6
+HEALTH_EVERY = 50
+
+
+@dataclass(frozen=True)
+class TransformerVQConfig:
+    """Hyper-parameters of ``TransformerVQ`` (spec §4, scaled down as in §7).
+
+    vocab: output classes (256 for bytes); d_model D_m; d_k D_k (D_v = 2 D_m); layers: pairs of GAUs;
+    attention ∈ ATTENTIONS (module docstring); codebook_size S; block L; window W ≤ L, the bias range
+    (None: W = L, the paper's choice); commit_weight β; reseed_dead: restart dead codes (spec §8, a
+    deviation from the paper).
+    """
+
+    vocab: int = 256
+    d_model: int = 128
+    d_k: int = 32
+    layers: int = 2
+    attention: str = "vq"
+    codebook_size: int = 64
+    block: int = 64
+    window: int | None = None
+    commit_weight: float = 1e-4
+    reseed_dead: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("vocab", "d_model", "d_k", "layers", "codebook_size", "block"):
+            positive_int(name, getattr(self, name))
+        if self.d_model % 2:
+            raise ValueError(f"d_model must be even (sin and cos halves of φ), got {self.d_model}")
+        choice("attention", self.attention, ATTENTIONS)
+        if self.window is None:
+            object.__setattr__(self, "window", self.block)
+        integer("window", self.window, 0, self.block)
+        real("commit_weight", self.commit_weight, minimum=0.0)
+        boolean("reseed_dead", self.reseed_dead)
+
+
+# The small-scale training run of spec §7 (AdamW betas 0.9/0.98 and clip 0.1 as the official configs,
+# a peak lr for a small model), the defaults of scripts/train_transformer_vq.py.
+TRAINING = TrainConfig(seq_len=256, batch_size=8, steps=300, lr=1e-3, final_lr=1e-4, warmup=30, betas=(0.9, 0.98),
+                       weight_decay=2e-4, clip=0.1)
 
 
 def sinusoids(distances: np.ndarray, dim: int) -> np.ndarray:
@@ -53,11 +101,11 @@ def _dense(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: np.dtype)
 class GatedAttentionUnit(Module):
     """One pre-norm GAU residual branch (module docstring): x (B, T, D_m) → x + branch(x)."""
 
-    def __init__(self, d_model: int, d_k: int, *, attention: str, codebook_size: int, block: int, window: int,
-                 reseed_dead: bool, rng: np.random.Generator, dtype: np.dtype):
+    def __init__(self, config: TransformerVQConfig, *, rng: np.random.Generator, dtype: np.dtype):
         super().__init__()
-        self.d_model, self.d_k, self.attention = d_model, d_k, attention
-        self.block, self.window = block, window
+        d_model, d_k = config.d_model, config.d_k
+        self.d_model, self.d_k, self.attention = d_model, d_k, config.attention
+        self.block, self.window = config.block, config.window
         self.scale = d_k ** -0.25
         self.norm = RMSNorm(d_model, dtype=dtype)
         self.w_q, self.w_k = _dense(d_model, d_k, rng, dtype), _dense(d_model, d_k, rng, dtype)
@@ -67,15 +115,16 @@ class GatedAttentionUnit(Module):
         self.u = Parameter(np.zeros(d_k, dtype))
         self.w = Parameter(np.zeros(d_k, dtype))
         self.quantizer = None
-        if attention in ("vq", "local"):
-            self.quantizer = VectorQuantizer(codebook_size, d_k, reseed_dead=reseed_dead, rng=rng, dtype=dtype)
+        if config.attention in QUANTIZED:
+            self.quantizer = VectorQuantizer(config.codebook_size, d_k, reseed_dead=config.reseed_dead, rng=rng,
+                                             dtype=dtype)
         self.commit_loss: Tensor | None = None
         self.last_keys = self.last_codes = None
 
     def _projections(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         h = self.norm(x)
-        q = F.rms_norm(self.w_q(h), None, 1e-6) * self.scale
-        k = F.rms_norm(self.w_k(h), None, 1e-6) * self.scale
+        q = F.rms_norm(self.w_q(h), None, RMS_EPS) * self.scale
+        k = F.rms_norm(self.w_k(h), None, RMS_EPS) * self.scale
         return q, k, F.silu(self.w_v(h)), F.silu(self.w_g(h))
 
     def _bias(self, max_distance: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -102,6 +151,7 @@ class GatedAttentionUnit(Module):
 
     def decoder(self, batch: int) -> VQDecoder:
         """A fresh constant-size decoding state for this unit ("vq" only)."""
+        positive_int("batch", batch)
         with no_grad():
             bias = tuple(t.data for t in self._bias(self.window))
         return VQDecoder(self.quantizer.codebook.astype(bias[0].dtype), bias, batch, 2 * self.d_model)
@@ -117,37 +167,24 @@ class GatedAttentionUnit(Module):
 class TransformerVQ(Module):
     """Byte-level LM: embedding → 2·``layers`` GAUs → RMSNorm → logits (untied output with bias).
 
-    ids: (B, T) int in [0, vocab) → logits (B, T, vocab). ``window`` W defaults to ``block`` (the paper's
-    W = L); ``attention`` ∈ {"vq", "local", "window", "full"} (module docstring).
+    ids: (B, T) int in [0, vocab) → logits (B, T, vocab). Hyper-parameters in ``config``
+    (``TransformerVQConfig``); ``attention`` ∈ {"vq", "local", "window", "full"} (module docstring).
     """
 
-    def __init__(self, vocab: int = 256, d_model: int = 128, d_k: int = 32, layers: int = 2, *,
-                 attention: str = "vq", codebook_size: int = 64, block: int = 64, window: int | None = None,
-                 commit_weight: float = 1e-4, reseed_dead: bool = False, rng: np.random.Generator | None = None,
+    def __init__(self, config: TransformerVQConfig = TransformerVQConfig(), *, rng: np.random.Generator | None = None,
                  dtype: np.dtype | type = np.float32):
         super().__init__()
-        if attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
-        self.vocab, self.d_model = positive_int("vocab", vocab), positive_int("d_model", d_model)
-        if d_model % 2:
-            raise ValueError(f"d_model must be even (sin and cos halves of φ), got {d_model}")
-        self.block = positive_int("block", block)
-        self.window = self.block if window is None else int(window)
-        if not 0 <= self.window <= self.block:
-            raise ValueError(f"window must be in [0, block={self.block}], got {window!r}")
-        if commit_weight < 0:
-            raise ValueError(f"commit_weight must be >= 0, got {commit_weight!r}")
-        self.attention, self.commit_weight = attention, float(commit_weight)
+        if not isinstance(config, TransformerVQConfig):
+            raise TypeError(f"config must be a TransformerVQConfig, got {type(config).__name__}")
+        self.config = config
+        self.vocab, self.d_model, self.block, self.window = config.vocab, config.d_model, config.block, config.window
+        self.attention, self.commit_weight = config.attention, float(config.commit_weight)
         rng, dtype = generator("rng", rng), floating_dtype("dtype", dtype)
-        self.embedding = Embedding(vocab, d_model, rng=rng, dtype=dtype)
-        self.units = [GatedAttentionUnit(d_model, positive_int("d_k", d_k), attention=attention,
-                                         codebook_size=positive_int("codebook_size", codebook_size),
-                                         block=self.block, window=self.window, reseed_dead=reseed_dead, rng=rng,
-                                         dtype=dtype)
-                      for _ in range(2 * positive_int("layers", layers))]
-        self.final_norm = RMSNorm(d_model, dtype=dtype)
-        self.head = Linear(d_model, vocab, rng=rng, dtype=dtype)
-        init.normal_(self.head.weight, 0.0, 1 / math.sqrt(d_model), rng)
+        self.embedding = Embedding(config.vocab, config.d_model, rng=rng, dtype=dtype)
+        self.units = [GatedAttentionUnit(config, rng=rng, dtype=dtype) for _ in range(2 * config.layers)]
+        self.final_norm = RMSNorm(config.d_model, dtype=dtype)
+        self.head = Linear(config.d_model, config.vocab, rng=rng, dtype=dtype)
+        init.normal_(self.head.weight, 0.0, 1 / math.sqrt(config.d_model), rng)
         init.zeros_(self.head.bias)
 
     def forward(self, ids: np.ndarray) -> Tensor:
@@ -163,11 +200,17 @@ class TransformerVQ(Module):
         """(CE + β Σ l_commit, CE): the training objective and the mean cross-entropy in nats (§2.4)."""
         logits = self.forward(ids)
         ce = F.cross_entropy(logits.reshape(-1, self.vocab), np.asarray(targets).reshape(-1))
+        return ce + self.auxiliary_loss(), ce
+
+    def auxiliary_loss(self) -> Tensor:
+        """β Σ_GAU l_commit of the last forward (scalar; 0 without quantizer): ``train_lm``'s ``extra_loss``."""
         commits = [u.commit_loss for u in self.units if u.quantizer is not None]
-        return (ce + self.commit_weight * sum(commits[1:], commits[0]) if commits else ce), ce
+        if not commits:
+            return Tensor(np.zeros((), self.head.weight.dtype))
+        return self.commit_weight * sum(commits[1:], commits[0])
 
     def update_codebooks(self) -> None:
-        """The EMA step of every codebook, after the optimizer step."""
+        """The EMA step of every codebook from the keys of the last training forward, after the optimizer step."""
         for unit in self.units:
             if unit.quantizer is not None:
                 unit.quantizer.update()
@@ -206,52 +249,16 @@ class TransformerVQ(Module):
         return self.head(self.final_norm(Tensor(x))).data
 
 
-class AuxiliaryLoss(Function):
-    """y = logits in the forward; backward passes the gradient through and gives 1 to ``extra``.
+def codebook_after_step(model: TransformerVQ, health_every: int = HEALTH_EVERY) -> Callable[[int], None]:
+    """``train_lm``'s ``after_step`` hook for ``model``: the EMA step of every codebook after optimizer step
+    ``step``, so the checkpoint of that step holds it, and a codebook-health line on stderr every
+    ``health_every`` steps."""
+    positive_int("health_every", health_every)
 
-    Any scalar loss ℓ(y) then back-propagates ℓ(logits) + extra: how the commitment term joins a
-    training loop that only sees the logits.
-    """
-
-    @staticmethod
-    def forward(ctx, logits, extra):
-        ctx.extra_shape = np.shape(extra)
-        return logits
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, np.ones(ctx.extra_shape, grad.dtype)
-
-
-class TrainingView(Module):
-    """``model`` seen by ``scratch.training.lm.train_lm``: ids → logits carrying β Σ l_commit, with the EMA.
-
-    train_lm calls forward, backward and the optimizer step in turn, so the EMA step of a batch is
-    applied at the start of the next training forward (call ``finish`` after the last step). Every
-    ``health_every`` training forwards a codebook-health line goes to stderr.
-    """
-
-    def __init__(self, model: TransformerVQ, health_every: int = 50):
-        super().__init__()
-        self.model = model
-        self.health_every = positive_int("health_every", health_every)
-        self.calls = 0
-
-    def forward(self, ids: np.ndarray) -> Tensor:
-        if not self.model.training:
-            return self.model(ids)
-        self.model.update_codebooks()
-        logits = self.model(ids)
-        self.calls += 1
-        commits = [u.commit_loss for u in self.model.units if u.quantizer is not None]
-        if not commits:
-            return logits
-        if self.calls % self.health_every == 0:
-            health = self.model.codebook_health()
-            print(f"codebook @ step {self.calls} | " + " | ".join(f"{k} {v:.4g}" for k, v in health.items()),
+    def after_step(step: int) -> None:
+        if step % health_every == 0 and model.units[0].quantizer is not None:
+            health = model.codebook_health()
+            print(f"codebook @ step {step} | " + " | ".join(f"{k} {v:.4g}" for k, v in health.items()),
                   file=sys.stderr, flush=True)
-        return AuxiliaryLoss.apply(logits, self.model.commit_weight * sum(commits[1:], commits[0]))
-
-    def finish(self) -> None:
-        """The EMA step of the last training batch."""
-        self.model.update_codebooks()
+        model.update_codebooks()
+    return after_step

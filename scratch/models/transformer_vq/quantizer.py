@@ -20,9 +20,10 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...nn import Module
-from ...validation import floating_dtype, generator, positive_int
+from ...validation import boolean, floating_dtype, generator, positive_int, real, shape
 
 COUNT_FLOOR = 0.01
+DEAD_COUNT = 1.0
 
 
 class VectorQuantizer(Module):
@@ -33,9 +34,8 @@ class VectorQuantizer(Module):
         super().__init__()
         self.num_codes = positive_int("num_codes", num_codes)
         self.dim = positive_int("dim", dim)
-        if not 0 <= gamma < 1:
-            raise ValueError(f"gamma must be in [0, 1), got {gamma!r}")
-        self.gamma, self.reseed_dead = float(gamma), bool(reseed_dead)
+        self.gamma = real("gamma", gamma, minimum=0.0, maximum=1.0, open_above=True)
+        self.reseed_dead = boolean("reseed_dead", reseed_dead)
         self.rng = generator("rng", rng)
         dtype = floating_dtype("dtype", dtype)
         self.register_buffer("c_sum", (self.rng.standard_normal((num_codes, dim)) / np.sqrt(num_codes)).astype(dtype))
@@ -59,8 +59,7 @@ class VectorQuantizer(Module):
 
         In training mode the codes and keys are kept for the EMA step ``update``.
         """
-        if k.shape[-1] != self.dim:
-            raise ValueError(f"keys must end in dim={self.dim}, got shape {k.shape}")
+        shape("k", k.data, (None,) * (k.ndim - 1) + (self.dim,))
         codes = self.assign(k.data)
         chosen = self.codebook[codes].astype(k.dtype)
         # (k − sg(k)) is exactly 0, so the forward value is exactly C_z
@@ -80,11 +79,11 @@ class VectorQuantizer(Module):
         self.c_sum[:] = self.gamma * self.c_sum + (1 - self.gamma) * sums
         self.c_count[:] = self.gamma * self.c_count + (1 - self.gamma) * counts
         if self.reseed_dead:
-            dead = np.flatnonzero(self.c_count < 1)
+            dead = np.flatnonzero(self.c_count < DEAD_COUNT)
             if dead.size:
                 picks = self.rng.integers(0, len(self.last_keys), dead.size)
                 self.c_sum[dead] = self.last_keys[picks]
-                self.c_count[dead] = 1
+                self.c_count[dead] = DEAD_COUNT
         self.last_codes = self.last_keys = None
 
     def health(self, k: np.ndarray, codes: np.ndarray) -> dict[str, float]:
@@ -93,5 +92,5 @@ class VectorQuantizer(Module):
         used = usage[usage > 0]
         error = np.linalg.norm(k - self.codebook[codes], axis=-1) / np.maximum(np.linalg.norm(k, axis=-1), 1e-12)
         return {"perplexity": float(np.exp(-np.sum(used * np.log(used)))),
-                "dead": int(np.sum(self.c_count < 1)),
+                "dead": int(np.sum(self.c_count < DEAD_COUNT)),
                 "quant_error": float(error.mean())}
