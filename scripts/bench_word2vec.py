@@ -53,35 +53,50 @@ QUALITY_CASES = [  # (label, options of ours or None for gensim)
 ]
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", default=None, help="shipped corpus name or text file (default: gcide if present)")
-    p.add_argument("--dim", type=int, default=100)
-    p.add_argument("--window", type=int, default=5)
-    p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--sample", type=float, default=1e-3)
+GENSIM_DIM, GENSIM_EPOCHS = 100, 5  # gensim's defaults, the protocol both sides are run with
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags that decide the process set-up (threads, memory check), read before Numba is imported."""
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to time")
+    p.add_argument("--quality-threads", type=int, default=2)
+    p.add_argument("--memory", type=int, nargs="*", default=None, help="corpus repeat factors of the memory check")
+
+
+def parse_args(argv):
+    from scratch.models.word2vec import Word2VecConfig
+
+    defaults = Word2VecConfig()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(p)
+    p.add_argument("--corpus", default=None, help="shipped corpus name or text file (default: gcide if present)")
+    p.add_argument("--dim", type=int, default=GENSIM_DIM)
+    p.add_argument("--window", type=int, default=defaults.window)
+    p.add_argument("--min-count", type=int, default=defaults.min_count)
+    p.add_argument("--sample", type=float, default=defaults.sample)
     p.add_argument("--repeat", type=int, default=1,
                    help="speed: alternate the two sides this many times and keep each side's best epoch")
     p.add_argument("--speed-cases", nargs="*", default=None, help="speed: labels (substrings) of the cases to run")
     p.add_argument("--quality", action="store_true", help="also train --epochs and evaluate, per seed")
     p.add_argument("--quality-only", action="store_true", help="skip the speed section")
-    p.add_argument("--quality-threads", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--epochs", type=int, default=GENSIM_EPOCHS)
+    p.add_argument("--seeds", type=int, nargs="+", default=[defaults.seed])
     p.add_argument("--cases", nargs="*", default=None, help="quality: labels (substrings) of the cases to run")
-    p.add_argument("--memory", type=int, nargs="*", default=None, help="corpus repeat factors of the memory check")
-    p.add_argument("--seed", type=int, default=0, help="seed of the speed runs")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the speed runs")
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_word2vec"), help="where results.json goes")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    early = argparse.ArgumentParser(add_help=False)
+    add_run_arguments(early)
+    run, _ = early.parse_known_args(argv)
+    if not run.memory:  # Numba sizes its thread pool and OpenBLAS its own when they are imported
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.environ["NUMBA_NUM_THREADS"] = str(max(run.threads + [run.quality_threads]))
     args = parse_args(argv)
     if args.memory:
         return memory_check(args)
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.environ["NUMBA_NUM_THREADS"] = str(max(args.threads + [args.quality_threads]))
     import json
 
     import numpy as np
@@ -119,7 +134,7 @@ def main(argv=None) -> int:
           f"{args.min_count}); longest line {max(len(t) for t in lines)} tokens")
 
     common = dict(dim=args.dim, window=args.window, min_count=args.min_count, subsample="both", sample=args.sample,
-                  shrink_window=True, pad_context=False, exclude_padding=True, alpha=0.025, min_alpha=0.0001)
+                  shrink_window=True, pad_context=False, exclude_padding=True)
 
     def ours(epochs, seed, threads, **options):
         model = Word2Vec(epochs=epochs, seed=seed, threads=threads, **(common | options)).build(vocab)

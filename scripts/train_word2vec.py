@@ -17,72 +17,106 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
+from typing import get_type_hints
 
 from scratch import checkpoint
 from scratch.datasets import Vocab
-from scratch.models.word2vec import PRESETS, Word2Vec, resolve_corpus
+from scratch.models.word2vec import CHOICES, Word2Vec, Word2VecConfig, resolve_corpus
 from scratch.models.word_vectors import FORMATS
 
 PROBES = ("king", "water", "city", "good", "god", "france", "three", "war")
+# The flags of the on/off settings that are not spelled --name / --no-name.
+PAIRS = {"sg": ("--sg", "--cbow"), "shared": ("--shared", "--separate")}
+HELP = {
+    "dim": "vector dimension d",
+    "window": "context words on each side of the centre",
+    "loss": "preset of objective, sampler, log-Q, hits and shared negatives (scratch.models.word2vec)",
+    "subsample": "drop frequent words: off, as centres only, or from the line before windowing (both)",
+    "min_count": "words seen fewer times are left out of the vocabulary",
+    "epochs": "passes over the corpus",
+    "seed": "seed of the initialisation and of the kernel's random numbers",
+    "sg": ("skip-gram (input = one context word)", "CBOW, the default (context summed)"),
+    "shared": ("output layer W ≡ E, b ≡ 0 (the default, as the post)", "separate output W and bias b"),
+    "bias": "with --separate: no output bias b (word2vec.c and gensim have none)",
+    "cbow_mean": "average the context instead of summing it",
+    "negative": "K sampled ids per example",
+    "sampler": "default: the loss preset's (uniform for random-softmax); unigram = counts^0.75",
+    "log_q": "subtract log(K q) from the logits (default: the loss preset's)",
+    "remove_accidental_hits": "leave out the samples that drew the target (default: the loss preset's)",
+    "shared_negatives": "reuse one negative set for this many consecutive examples (1 = fresh per example; "
+                        "default: the loss preset's)",
+    "exclude_padding": "never draw the padding id 0 as a negative",
+    "pad_context": "CBOW: leave missing context slots out instead of adding the padding row E[0]",
+    "right_off_by_one": "the TF class's window−1 right context words",
+    "shrink_window": "uniform random reach 1..window (word2vec.c)",
+    "sample": "subsampling threshold t",
+    "optimizer": "sgd / lazy-adam / lazy-adagrad: the Numba kernel (lazy: per-row state, rate --lr); "
+                 "adam: dense Adam on the autograd path (slow; small corpora)",
+    "alpha": "SGD learning rate at the start",
+    "min_alpha": "SGD learning rate at the end",
+    "lr": "learning rate of the Adam / Adagrad optimizers",
+    "batch_size": "Adam batch; shared-negative batch",
+    "init_scale": "E, W drawn from U(±init_scale)",
+    "threads": "Hogwild parts (1 = deterministic)",
+    "chunk_tokens": "tokens per streamed corpus chunk",
+}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    arch = p.add_mutually_exclusive_group()
-    arch.add_argument("--sg", dest="sg", action="store_true", help="skip-gram (input = one context word)")
-    arch.add_argument("--cbow", dest="sg", action="store_false", help="CBOW, the default (context summed)")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--shared", dest="shared", action="store_true", default=True,
-                     help="output layer W ≡ E, b ≡ 0 (the default, as the post)")
-    out.add_argument("--separate", dest="shared", action="store_false", help="separate output W and bias b")
-    p.add_argument("--no-bias", dest="bias", action="store_false",
-                   help="with --separate: no output bias b (word2vec.c and gensim have none)")
-    p.add_argument("--cbow-mean", action="store_true", help="average the context instead of summing it")
-    p.add_argument("--window", type=int, default=5)
-    p.add_argument("--negative", type=int, default=16, help="K sampled ids per example")
-    p.add_argument("--dim", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--loss", choices=sorted(PRESETS), default="random-softmax")
-    p.add_argument("--sampler", choices=["uniform", "unigram", "log-uniform"], default=None,
-                   help="default: the loss preset's (uniform for random-softmax); unigram = counts^0.75")
-    p.add_argument("--log-q", action=argparse.BooleanOptionalAction, default=None,
-                   help="subtract log(K q) from the logits (default: the loss preset's)")
-    p.add_argument("--remove-accidental-hits", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--shared-negatives", type=int, default=None,
-                   help="reuse one negative set for this many consecutive examples (1 = fresh per example)")
-    p.add_argument("--exclude-padding", action="store_true", help="never draw the padding id 0 as a negative")
-    p.add_argument("--no-pad-context", dest="pad_context", action="store_false",
-                   help="CBOW: leave missing context slots out instead of adding the padding row E[0]")
-    p.add_argument("--right-off-by-one", action="store_true", help="the TF class's window−1 right context words")
-    p.add_argument("--shrink-window", action="store_true", help="uniform random reach 1..window (word2vec.c)")
-    p.add_argument("--subsample", choices=["off", "centre", "both"], default="off")
-    p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t")
-    p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--optimizer", choices=["sgd", "lazy-adam", "lazy-adagrad", "adam"], default="sgd",
-                   help="sgd / lazy-adam / lazy-adagrad: the Numba kernel (lazy: per-row state, rate --lr); "
-                        "adam: dense Adam on the autograd path (slow; small corpora)")
-    p.add_argument("--alpha", type=float, default=0.025, help="SGD learning rate at the start")
-    p.add_argument("--min-alpha", type=float, default=0.0001, help="SGD learning rate at the end")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the Adam / Adagrad optimizers")
-    p.add_argument("--batch-size", type=int, default=8000, help="Adam batch; shared-negative batch")
-    p.add_argument("--threads", type=int, default=1, help="Hogwild parts (1 = deterministic)")
-    p.add_argument("--seed", type=int, default=0)
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The module docstring as written, and the default of each flag that takes a value."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, argparse.SUPPRESS) or isinstance(action.default, bool):
+            return action.help
+        return f"{action.help} (default: %(default)s)"
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> list[str]:
+    """One flag per field of ``Word2VecConfig``, its default and choices taken from there; returns the names."""
+    hints = get_type_hints(Word2VecConfig)
+    names = []
+    for f in fields(Word2VecConfig):
+        if not f.init or f.name == "resolved":
+            continue
+        name, kind, help = f.name, hints[f.name], HELP.get(f.name)
+        flag = "--" + name.replace("_", "-")
+        if name in PAIRS:
+            group = parser.add_mutually_exclusive_group()
+            group.add_argument(PAIRS[name][0], dest=name, action="store_true", help=help[0])
+            group.add_argument(PAIRS[name][1], dest=name, action="store_false", help=help[1])
+            parser.set_defaults(**{name: f.default})
+        elif kind is bool and f.default:
+            parser.add_argument("--no-" + flag[2:], dest=name, action="store_false", help=help)
+        elif kind is bool:
+            parser.add_argument(flag, action="store_true", help=help)
+        elif kind == bool | None:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
+        elif name in CHOICES:
+            parser.add_argument(flag, choices=CHOICES[name], default=f.default, help=help)
+        else:
+            number = next(t for t in (int, float) if kind in (t, t | None))
+            parser.add_argument(flag, type=number, default=f.default, help=help)
+        names.append(name)
+    return names
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
+    """The script's arguments and the keyword arguments of ``Word2Vec`` among them."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    names = add_config_arguments(p)
     p.add_argument("--corpus", default=None, help="text file, or a shipped corpus name (english, lee, gcide)")
-    p.add_argument("--format", choices=FORMATS, default="word2vec", help="format of the written vectors")
-    p.add_argument("--out", type=Path, default=Path("runs/word2vec"))
+    p.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="format of the written vectors")
+    p.add_argument("--out", type=Path, default=Path("runs/word2vec"), help="where vectors, checkpoint, results go")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--probes", nargs="*", default=list(PROBES), help="words whose neighbours are printed")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    return args, {name: getattr(args, name) for name in names}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    options = {name: getattr(args, name) for name in (
-        "sg", "shared", "bias", "cbow_mean", "window", "negative", "dim", "epochs", "loss", "sampler", "log_q",
-        "remove_accidental_hits", "shared_negatives", "exclude_padding", "pad_context", "right_off_by_one",
-        "shrink_window", "subsample", "sample", "min_count", "optimizer", "alpha", "min_alpha", "lr",
-        "batch_size", "threads", "seed")}
+    args, options = parse_args(argv)
     model = Word2Vec(**options)
     path = resolve_corpus(args.corpus)
     args.out.mkdir(parents=True, exist_ok=True)
