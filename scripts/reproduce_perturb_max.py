@@ -11,6 +11,7 @@ the plots (p_loser vs gap per law, test-accuracy curves) under --out.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from scratch.datasets import load_mnist
 from scratch.models.perturb_max import perturb_max_probs
 from scratch.models.perturb_max.experiment import (
     HEADS,
+    ExperimentConfig,
     adaptive_probs,
     head_scores,
     loser_probability_curves,
@@ -78,18 +80,18 @@ def quadrature_table() -> None:
         print(f"| {law} | {err:.1e} |")
 
 
-def run_or_load(head: str, seed: int, data, args) -> dict:
+def run_or_load(head: str, seed: int, data, args, config: ExperimentConfig) -> dict:
     """Train one (head, seed) run, or load it with --resume; the test metrics come from the model."""
     path = args.out / "checkpoints" / f"{head}-seed{seed}.npz"
     x_train, y_train, x_test, y_test = data
     if args.resume and path.is_file():
-        model = make_mlp(args.hidden, np.random.default_rng(seed))
+        model = make_mlp(config.hidden, np.random.default_rng(seed))
         curves = checkpoint.load(path, model)
         print(f"{head} seed {seed}: loaded {path}", file=sys.stderr)
     else:
         print(f"{head} seed {seed}: training", file=sys.stderr)
-        model, curves = train_head(HEADS[head], x_train, y_train, x_test, y_test, hidden=args.hidden,
-                                   epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=seed)
+        model, curves = train_head(HEADS[head], x_train, y_train, x_test, y_test, hidden=config.hidden,
+                                   epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=seed)
         curves = {key: np.asarray(value) for key, value in curves.items()}
         checkpoint.save(path, model, None, head=head, seed=seed, **curves)
     scores, probs = head_scores(model, HEADS[head], x_test)
@@ -97,15 +99,15 @@ def run_or_load(head: str, seed: int, data, args) -> dict:
             "overconfidence": float(probs.max(axis=1).mean() - np.mean(probs.argmax(axis=1) == y_test))}
 
 
-def classifier_table(args) -> dict[str, list[dict]]:
+def classifier_table(args, config: ExperimentConfig) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {head: [] for head in args.heads}
-    for seed in range(args.seed, args.seed + args.seeds):
-        data = load_mnist(args.dataset, n_train=args.n_train, n_test=args.n_test, seed=seed)
+    for seed in range(args.seed, args.seed + config.seeds):
+        data = load_mnist(config.dataset, n_train=config.n_train, n_test=config.n_test, seed=seed)
         for head in args.heads:
-            results[head].append(run_or_load(head, seed, data, args))
-    seeds = f"seeds {args.seed}–{args.seed + args.seeds - 1}"
-    print(f"\n## Classifier heads: {args.dataset} {args.n_train}/{args.n_test}, tanh MLP {args.hidden}, "
-          f"Adam {args.lr}, batch {args.batch_size}, {args.epochs} epochs, {seeds} (mean ± std)\n")
+            results[head].append(run_or_load(head, seed, data, args, config))
+    seeds = f"seeds {args.seed}–{args.seed + config.seeds - 1}"
+    print(f"\n## Classifier heads: {config.dataset} {config.n_train}/{config.n_test}, tanh MLP {config.hidden}, "
+          f"Adam {config.lr}, batch {config.batch_size}, {config.epochs} epochs, {seeds} (mean ± std)\n")
     print("| head | test accuracy % | ECE % | mean confidence − accuracy % | final train loss | "
           "uniform-noise exact zeros % |\n|---|---|---|---|---|---|")
     for head, runs in results.items():
@@ -117,8 +119,8 @@ def classifier_table(args) -> dict[str, list[dict]]:
         print(f"| {head} | {acc.mean():.2f} ± {acc.std():.2f} | {ece.mean():.2f} ± {ece.std():.2f} | "
               f"{over.mean():+.2f} ± {over.std():.2f} | {loss.mean():.4f} | {zeros.mean():.1f} |")
     print("\nTest accuracy % after each epoch (mean over seeds):\n")
-    print("| head | " + " | ".join(str(e + 1) for e in range(args.epochs)) + " |")
-    print("|---|" + "---|" * args.epochs)
+    print("| head | " + " | ".join(str(e + 1) for e in range(config.epochs)) + " |")
+    print("|---|" + "---|" * config.epochs)
     for head, runs in results.items():
         curve = 100 * np.mean([r["test_accuracy"] for r in runs], axis=0)
         print(f"| {head} | " + " | ".join(f"{v:.1f}" for v in curve) + " |")
@@ -153,21 +155,16 @@ def plots(out: Path, results: dict[str, list[dict]]) -> None:
     print(f"plots written to {out}", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ExperimentConfig]:
+    """The script's own flags, and one flag per field of ``ExperimentConfig`` (same name, its default)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", default=",".join(HEADS), help=f"comma-separated subset of {', '.join(HEADS)}")
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds per head")
     parser.add_argument("--seed", type=int, default=0,
                         help="first seed (data sample, initialisation, batches, Monte Carlo)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--hidden", type=int, default=64, help="width of the tanh hidden layer")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion"),
-                        help="image set (fashion needs its file under data/)")
-    parser.add_argument("--n-train", type=int, default=4000)
-    parser.add_argument("--n-test", type=int, default=1000)
-    parser.add_argument("--draws", type=int, default=1_000_000, help="Monte Carlo argmax draws per law")
+    for field in dataclasses.fields(ExperimentConfig):
+        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
+                            choices=field.metadata.get("choices"),
+                            help=f"{field.metadata['help']} (default %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("runs/perturb_max"))
     parser.add_argument("--resume", action="store_true", help="load finished runs from their checkpoints")
     args = parser.parse_args(argv)
@@ -175,13 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [h for h in args.heads if h not in HEADS]
     if unknown:
         parser.error(f"unknown heads {unknown}; choose from {list(HEADS)}")
-    if args.seeds < 1 or args.epochs < 1 or args.draws < 1:
-        parser.error("--seeds, --epochs and --draws must be positive")
+    try:
+        config = ExperimentConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ExperimentConfig)})
+    except ValueError as error:
+        parser.error(str(error))
+    return args, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, config = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    reference_tables(args.draws, args.seed)
+    reference_tables(config.draws, args.seed)
     quadrature_table()
-    results = classifier_table(args)
+    results = classifier_table(args, config)
     plots(args.out, results)
     return 0
 

@@ -11,8 +11,11 @@ Backward, with r_bik = exp(T_bik − log p_bi) and upstream gradient G of log p:
 One pass over (b, i, k, j) each, without the (B, n, n, K) temporaries of the NumPy version. The
 loops are serial: calls are small (one minibatch), and on a shared 2-core machine a parallel launch
 cost more than it saved (80 ms vs 1 ms per small call when the other core was busy).
-The law is an integer code (``LAW_CODES``) so one compiled loop serves every law; ``log_cdf`` and
-``hazard`` below are the scalar forms of ``perturb_max_laws.LAWS[law].log_cdf`` and ``.hazard``.
+The law is a named integer code (``LAW_GUMBEL`` … ``LAW_CAUCHY``, by name in ``LAW_CODES``) so one
+compiled loop serves every law; ``log_cdf`` and ``hazard`` below are the scalar forms of
+``scratch.models.perturb_max.laws.LAWS[law].log_cdf`` and ``.hazard``, and the NumPy reference of
+both loops (``log_terms_reference``, ``log_probs_vjp_reference``) is in
+``scratch.models.perturb_max.distribution``, next to those laws.
 """
 from __future__ import annotations
 
@@ -21,7 +24,15 @@ import math
 import numpy as np
 from numba import njit
 
-LAW_CODES = {"gumbel": 0, "exponential": 1, "uniform": 2, "normal": 3, "logistic": 4, "laplace": 5, "cauchy": 6}
+LAW_GUMBEL = 0
+LAW_EXPONENTIAL = 1
+LAW_UNIFORM = 2
+LAW_NORMAL = 3
+LAW_LOGISTIC = 4
+LAW_LAPLACE = 5
+LAW_CAUCHY = 6
+LAW_CODES = {"gumbel": LAW_GUMBEL, "exponential": LAW_EXPONENTIAL, "uniform": LAW_UNIFORM, "normal": LAW_NORMAL,
+             "logistic": LAW_LOGISTIC, "laplace": LAW_LAPLACE, "cauchy": LAW_CAUCHY}
 _LOG_2PI_HALF = 0.5 * math.log(2 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 
@@ -41,18 +52,19 @@ def _normal_log_cdf(z: float) -> float:
 @njit(cache=True)
 def log_cdf(law: int, z: float) -> float:
     """log F(z) of the law with code ``law``."""
-    if law == 0:
+    if law == LAW_GUMBEL:
         return -math.exp(-z) if z > -700.0 else -math.inf
-    if law == 1:
+    if law == LAW_EXPONENTIAL:
         return math.log(-math.expm1(-z)) if z > 0 else -math.inf
-    if law == 2:
+    if law == LAW_UNIFORM:
         return -math.inf if z <= 0 else (math.log(z) if z < 1 else 0.0)
-    if law == 3:
+    if law == LAW_NORMAL:
         return _normal_log_cdf(z)
-    if law == 4:
+    if law == LAW_LOGISTIC:
         return -math.log1p(math.exp(-z)) if z > 0 else z - math.log1p(math.exp(z))
-    if law == 5:
+    if law == LAW_LAPLACE:
         return z - math.log(2.0) if z < 0 else math.log1p(-0.5 * math.exp(-z))
+    # LAW_CAUCHY
     if z < 0:
         return math.log(math.atan(-1.0 / z) / math.pi)
     return math.log(0.5 + math.atan(z) / math.pi)
@@ -61,21 +73,22 @@ def log_cdf(law: int, z: float) -> float:
 @njit(cache=True)
 def hazard(law: int, z: float) -> float:
     """h(z) = f(z)/F(z) of the law with code ``law``, straight from f and F (no logarithm); 0 where F(z) = 0."""
-    if law == 0:
+    if law == LAW_GUMBEL:
         return math.exp(-z) if z > -700.0 else 0.0
-    if law == 1:
+    if law == LAW_EXPONENTIAL:
         return 1.0 / math.expm1(z) if z > 0 else 0.0
-    if law == 2:
+    if law == LAW_UNIFORM:
         return 1.0 / z if 0 < z < 1 else 0.0
-    if law == 3:
+    if law == LAW_NORMAL:
         if z > -37.0:
             return math.exp(-0.5 * z * z - _LOG_2PI_HALF) / (0.5 * math.erfc(-z * _SQRT_HALF))
         u = 1.0 / (z * z)                     # φ/Φ from the asymptotic series of Φ (see _normal_log_cdf)
         return -z / (1.0 + u * (-1.0 + u * (3.0 + u * (-15.0 + u * 105.0))))
-    if law == 4:
+    if law == LAW_LOGISTIC:
         return 1.0 / (1.0 + math.exp(z))
-    if law == 5:
+    if law == LAW_LAPLACE:
         return 1.0 if z < 0 else 0.5 * math.exp(-z) / (1.0 - 0.5 * math.exp(-z))
+    # LAW_CAUCHY
     cdf = math.atan(-1.0 / z) / math.pi if z < 0 else 0.5 + math.atan(z) / math.pi
     return 1.0 / (math.pi * (1.0 + z * z) * cdf)
 

@@ -15,7 +15,7 @@ from scratch.models.perturb_max import (
     perturb_max_probs,
     perturb_max_sample,
 )
-from scratch.models.perturb_max.laws import LAWS, crude_grid, midpoint_grid
+from scratch.models.perturb_max.laws import LAWS, crude_grid, gauss_hermite, midpoint_grid, tail_split_rule
 
 ALL_LAWS = tuple(LAWS)
 WITH_MEAN = tuple(law for law in ALL_LAWS if law != "cauchy")
@@ -279,6 +279,47 @@ def test_relaxed_sample_is_a_differentiable_softmax_of_the_perturbed_logits():
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: perturb_max_probs(np.zeros((2, 3)), scale=True), "^scale must be"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), scale=np.inf), "^scale must be a finite"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), scale=np.nan), "^scale must be a finite"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), scale="1"), "^scale must be"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), nodes=True), "^nodes must be"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), nodes=12.0), "^nodes must be"),
+    (lambda: perturb_max_probs(np.zeros((2, 3)), law=True), "^law must be one of"),
+    (lambda: perturb_max_potential(np.zeros((2, 3)), scale=-np.inf), "^scale must be"),
+    (lambda: perturb_max_loss(np.zeros((2, 3)), [0, 1], kind=True), "^kind must be"),
+    (lambda: perturb_max_loss(np.zeros((2, 3)), [0, 1], reduction=None), "^reduction must be"),
+    (lambda: perturb_max_sample(np.zeros((2, 3)), rng=np.random.default_rng(0), temperature=np.inf), "^temperature"),
+    (lambda: perturb_max_sample(np.zeros((2, 3)), rng=np.random.default_rng(0), temperature=np.nan), "^temperature"),
+    (lambda: pm.quadrature_size("normal", True), "^n must be"),
+    (lambda: pm.quadrature_size("uniform", 5, nodes=8), "exact rule"),
+    (lambda: pm.log_terms("normal", np.zeros((1, 2)), np.zeros(3), np.zeros(3), backend="torch"), "^backend"),
+    (lambda: crude_grid("student", 8), "^law must be one of"),
+    (lambda: crude_grid("normal", True), "^size must be"),
+    (lambda: midpoint_grid("normal", 0), "^size must be"),
+    (lambda: gauss_hermite(True), "^size must be"),
+    (lambda: tail_split_rule("logistic", np.zeros((1, 3)), size=True), "^size must be"),
+])
+def test_settings_are_checked_by_name(call, match):
+    """``True`` is not a scale or a node count, and a scale or temperature must be finite."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_numpy_scalar_settings_are_accepted():
+    mu = logits((3, 5), seed=4)
+    np.testing.assert_array_equal(probs(mu, "normal", scale=np.float32(0.5)), probs(mu, "normal", scale=0.5))
+    np.testing.assert_array_equal(probs(mu, "logistic", nodes=np.int64(7)), probs(mu, "logistic", nodes=7))
+    np.testing.assert_array_equal(perturb_max_potential(mu, "laplace", scale=np.float64(2.0)).data,
+                                  perturb_max_potential(mu, "laplace", scale=2).data)
+
+
+def test_a_sample_needs_a_generator():
+    with pytest.raises(TypeError, match="rng must be"):
+        perturb_max_sample(np.zeros((2, 3)), rng=0)
 
 
 def test_out_of_range_targets_are_rejected():

@@ -9,6 +9,7 @@ import pytest
 from scratch.models.perturb_max import perturb_max_probs
 from scratch.models.perturb_max.experiment import (
     HEADS,
+    ExperimentConfig,
     expected_calibration_error,
     loser_probability_curves,
     monte_carlo_table,
@@ -63,3 +64,43 @@ def test_reproduce_script_help():
     script = Path(__file__).resolve().parents[2] / "scripts" / "reproduce_perturb_max.py"
     out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=True)
     assert "--heads" in out.stdout and "--resume" in out.stdout
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"epochs": True}, "epochs"),
+    ({"hidden": True}, "hidden"),
+    ({"seeds": 0}, "seeds"),
+    ({"draws": 2.5}, "draws"),
+    ({"lr": np.inf}, "lr"),
+    ({"lr": np.nan}, "lr"),
+    ({"dataset": "cifar"}, "dataset"),
+])
+def test_experiment_config_checks_every_field(change, name):
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        ExperimentConfig(**change)
+
+
+def test_experiment_config_keeps_python_numbers():
+    config = ExperimentConfig(epochs=np.int64(3), lr=np.float32(0.5))
+    assert type(config.epochs) is int and config.epochs == 3 and type(config.lr) is float and config.lr == 0.5
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"epochs": True}, "epochs"),
+    ({"batch_size": True}, "batch_size"),
+    ({"hidden": True}, "hidden"),
+    ({"lr": np.inf}, "lr"),
+    ({"seed": True}, "seed"),
+])
+def test_train_head_checks_its_settings(change, name):
+    x, y = blobs(12, 0)
+    settings = {"hidden": 4, "epochs": 1, "batch_size": 4, "lr": 0.01, "seed": 0} | change
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        train_head(HEADS["softmax-ce"], x, y, x, y, **settings)
+
+
+def test_helpers_check_their_counts():
+    with pytest.raises(ValueError, match="^bins must be"):
+        expected_calibration_error(np.full((2, 2), 0.5), np.array([0, 1]), bins=True)
+    with pytest.raises(ValueError, match="^draws must be"):
+        monte_carlo_table(np.zeros(3), True, seed=0)

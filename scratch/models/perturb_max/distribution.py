@@ -20,21 +20,26 @@ The Gumbel law is softmax(μ/s) in closed form. The potential Φ(μ) = E[max_j(�
 Cost: O(B·K·n²) time. The default backend is a Numba loop (``scratch.kernels.perturb_max``) with O(B·K·n)
 memory; the NumPy reference below (``backend="numpy"``) defines it and works in chunks of classes
 so its (B, c, n, K) temporaries stay bounded.
+
+The file reads in that order: the quadrature rule of a law, the NumPy reference of T and of the
+VJP, the dispatch to the Numba twin, log p and Φ, their ``Function``s, and the checked entries.
 """
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import numpy as np
 
+from ... import validation
 from ...autograd import Function, Tensor, as_tensor
 from ...autograd import functional as F
 from ...autograd.array_api import check_indices
 from ...kernels.perturb_max import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
 from .laws import (
+    GAUSS_HERMITE_SIZE,
     LAWS,
+    TAIL_SPLIT_SIZE,
     Quadrature,
     exponential_rule,
     gauss_hermite,
@@ -47,9 +52,10 @@ from .laws import (
 Array = np.ndarray
 KINDS = ("ce", "fy", "soft_accuracy")
 SAMPLE_MODES = ("hard", "straight_through", "relaxed")
-# Gauss–Legendre nodes per panel of the tail-split rule: the smallest count whose Σp − 1 and
-# agreement with adaptive quadrature stay below 1e-12 at gaps up to 20 (tests/models).
-TAIL_SPLIT_SIZE = 12
+REDUCTIONS = ("mean", "sum", "none")
+BACKENDS = ("numba", "numpy")
+# Laws with an exact rule sized by n (A.2), so a node count has no meaning for them.
+EXACT_RULE_LAWS = ("exponential", "uniform")
 _CHUNK_ELEMENTS = 1 << 21
 
 Nodes = int | Quadrature | None
@@ -68,15 +74,18 @@ def quadrature_rule(law: str, mu: Array, nodes: Nodes = None) -> tuple[Array, Ar
     ``Quadrature`` (e.g. ``crude_grid(law, K)``, the post's rule) used as given."""
     if isinstance(nodes, Quadrature):
         return nodes.nodes, nodes.log_weights
-    if law in ("exponential", "uniform"):
+    if law in EXACT_RULE_LAWS:
         return exponential_rule(mu) if law == "exponential" else uniform_rule(mu)
     if law == "normal":
-        return _gauss_hermite(nodes or 64)
+        return _gauss_hermite(nodes or GAUSS_HERMITE_SIZE)
     return tail_split_rule(law, mu, nodes or TAIL_SPLIT_SIZE)
 
 
 def quadrature_size(law: str, n: int, nodes: Nodes = None) -> int:
     """K, the number of nodes per (row, class) of ``quadrature_rule`` for n classes (cost O(B·K·n²))."""
+    law = _checked_law(law)
+    n = validation.integer("n", n, minimum=2)
+    nodes = _checked_nodes(law, nodes)
     if isinstance(nodes, Quadrature):
         return len(nodes.nodes)
     if law == "exponential":
@@ -84,7 +93,7 @@ def quadrature_size(law: str, n: int, nodes: Nodes = None) -> int:
     if law == "uniform":
         return n * (n // 2 + 1)
     if law == "normal":
-        return nodes or 64
+        return nodes or GAUSS_HERMITE_SIZE
     return (nodes or TAIL_SPLIT_SIZE) * tail_split_pieces(law, n)
 
 
@@ -103,19 +112,6 @@ def _pairwise(law: str, mu: Array, e: Array, rows: slice) -> tuple[Array, Array]
     i = np.arange(rows.start, rows.stop)
     log_f[:, i - rows.start, i, :] = 0.0
     return z, log_f
-
-
-def _logsumexp(x: Array, axis: int) -> Array:
-    """logsumexp that returns −∞ (not NaN) when every term is −∞ (a class with p = 0 exactly)."""
-    top = np.max(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.squeeze(top, axis) + np.log(np.sum(np.exp(x - top), axis=axis))
-
-
-def _full(x: Array, shape: tuple[int, int]) -> Array:
-    """Nodes or log-weights as a contiguous (B, n, K) array (fixed rules are shared by every row and class)."""
-    return np.ascontiguousarray(np.broadcast_to(x, (*shape, x.shape[-1])))
 
 
 def log_terms_reference(law: str, mu: Array, e: Array, log_w: Array) -> Array:
@@ -145,9 +141,14 @@ def log_probs_vjp_reference(law: str, mu: Array, e: Array, terms: Array, log_p: 
     return out
 
 
+def _full(x: Array, shape: tuple[int, int]) -> Array:
+    """Nodes or log-weights as a contiguous (B, n, K) array (fixed rules are shared by every row and class)."""
+    return np.ascontiguousarray(np.broadcast_to(x, (*shape, x.shape[-1])))
+
+
 def log_terms(law: str, mu: Array, e: Array, log_w: Array, backend: str = "numba") -> Array:
     """T (B, n, K) by the Numba loop (default) or the NumPy reference."""
-    if backend == "numpy":
+    if validation.choice("backend", backend, BACKENDS) == "numpy":
         return log_terms_reference(law, mu, e, log_w)
     return log_terms_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), _full(log_w, mu.shape))
 
@@ -155,10 +156,18 @@ def log_terms(law: str, mu: Array, e: Array, log_w: Array, backend: str = "numba
 def log_probs_vjp(law: str, mu: Array, e: Array, terms: Array, log_p: Array, grad: Array,
                   backend: str = "numba") -> Array:
     """∂L/∂μ (B, n) from ``grad`` of log p, by the Numba loop (default) or the NumPy reference."""
-    if backend == "numpy":
+    if validation.choice("backend", backend, BACKENDS) == "numpy":
         return log_probs_vjp_reference(law, mu, e, terms, log_p, grad)
     return log_probs_vjp_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), terms, log_p,
                                 np.ascontiguousarray(grad))
+
+
+def _logsumexp(x: Array, axis: int) -> Array:
+    """logsumexp that returns −∞ (not NaN) when every term is −∞ (a class with p = 0 exactly)."""
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(top, axis) + np.log(np.sum(np.exp(x - top), axis=axis))
 
 
 def potential_forward(law: str, mu: Array, nodes: Nodes = None, backend: str = "numba") -> tuple[Array, Array]:
@@ -189,7 +198,7 @@ class PerturbMaxLogProbs(Function):
     """log p (B, n) of logits μ (B, n) for a noise law at scale s; hand-derived VJP (module docstring)."""
 
     @staticmethod
-    def forward(ctx, mu: Array, law: str, scale: float, nodes: Nodes) -> Array:
+    def forward(ctx, mu: Array, *, law: str, scale: float, nodes: Nodes) -> Array:
         mu_s = mu.astype(np.float64) / scale
         e, log_w = quadrature_rule(law, mu_s, nodes)
         terms = log_terms(law, mu_s, e, log_w)
@@ -202,14 +211,14 @@ class PerturbMaxLogProbs(Function):
     def backward(ctx, grad: Array):
         mu_s, e, terms, log_p = ctx.saved_tensors
         g = log_probs_vjp(ctx.law, mu_s, e, terms, log_p, grad.astype(np.float64)) / ctx.scale
-        return g.astype(grad.dtype), None, None, None
+        return g.astype(grad.dtype)
 
 
 class PerturbMaxPotential(Function):
     """Φ_s(μ) = E[max_j(μ_j + sε_j)] = s·Φ_1(μ/s), (B, n) → (B,); backward g·p (∇Φ = p)."""
 
     @staticmethod
-    def forward(ctx, mu: Array, law: str, scale: float, nodes: Nodes) -> Array:
+    def forward(ctx, mu: Array, *, law: str, scale: float, nodes: Nodes) -> Array:
         if law == "gumbel" and nodes is None:
             mu_s = mu.astype(np.float64) / scale
             top = mu_s.max(axis=1, keepdims=True)
@@ -223,12 +232,28 @@ class PerturbMaxPotential(Function):
     @staticmethod
     def backward(ctx, grad: Array):
         (p,) = ctx.saved_tensors
-        return (grad[:, None] * p).astype(grad.dtype), None, None, None
+        return (grad[:, None] * p).astype(grad.dtype)
 
 
-def _check_inputs(mu: Any, law: str, scale: float, nodes: Nodes) -> Tensor:
-    if law not in LAWS:
-        raise ValueError(f"law must be one of {tuple(LAWS)}, got {law!r}")
+def _checked_law(law: str) -> str:
+    return validation.choice("law", law, LAWS)
+
+
+def _checked_nodes(law: str, nodes: Nodes) -> Nodes:
+    """None, a Quadrature, or a positive int (not for the laws whose rule is exact)."""
+    if nodes is None or isinstance(nodes, Quadrature):
+        return nodes
+    nodes = validation.positive_int("nodes", nodes)
+    if law in EXACT_RULE_LAWS:
+        raise ValueError(f"the {law} law uses its exact rule: nodes must be None or a Quadrature, got {nodes}")
+    return nodes
+
+
+def _checked(mu: Any, law: str, scale: float, nodes: Nodes) -> tuple[Tensor, str, float, Nodes]:
+    """The logits as a Tensor and the settings, each checked (errors name the argument)."""
+    law = _checked_law(law)
+    scale = validation.positive_real("scale", scale)
+    nodes = _checked_nodes(law, nodes)
     mu = as_tensor(mu)
     if mu.dtype.kind != "f":
         raise TypeError(f"mu must be a floating-point array of logits, got dtype {mu.dtype}")
@@ -238,14 +263,7 @@ def _check_inputs(mu: Any, law: str, scale: float, nodes: Nodes) -> Tensor:
         raise ValueError(f"mu needs at least n = 2 classes per row, got n = {mu.shape[1]}")
     if not np.isfinite(mu.data).all():
         raise ValueError("mu contains NaN or infinite logits")
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a finite positive number, got {scale!r}")
-    if nodes is not None and not isinstance(nodes, Quadrature):
-        if not isinstance(nodes, (int, np.integer)) or isinstance(nodes, bool) or nodes < 1:
-            raise ValueError(f"nodes must be None, a positive int or a Quadrature, got {nodes!r}")
-        if law in ("exponential", "uniform"):
-            raise ValueError(f"the {law} law uses its exact rule: nodes must be None or a Quadrature, got {nodes}")
-    return mu
+    return mu, law, scale, nodes
 
 
 def perturb_max_log_probs(mu: Any, law: str = "normal", *, scale: float = 1.0, nodes: Nodes = None) -> Tensor:
@@ -255,10 +273,10 @@ def perturb_max_log_probs(mu: Any, law: str = "normal", *, scale: float = 1.0, n
     Gumbel law is log_softmax(μ/s) unless ``nodes`` asks for a quadrature; ``nodes`` as in
     ``quadrature_rule``. Uniform noise gives −∞ (p = 0 exactly) for classes ≥ s below the maximum.
     """
-    mu = _check_inputs(mu, law, scale, nodes)
+    mu, law, scale, nodes = _checked(mu, law, scale, nodes)
     if law == "gumbel" and nodes is None:
         return F.log_softmax(mu / scale, axis=-1)
-    return PerturbMaxLogProbs.apply(mu, law, float(scale), nodes)
+    return PerturbMaxLogProbs.apply(mu, law=law, scale=scale, nodes=nodes)
 
 
 def perturb_max_probs(mu: Any, law: str = "normal", *, scale: float = 1.0, nodes: Nodes = None) -> Tensor:
@@ -268,8 +286,8 @@ def perturb_max_probs(mu: Any, law: str = "normal", *, scale: float = 1.0, nodes
 
 def perturb_max_potential(mu: Any, law: str = "normal", *, scale: float = 1.0, nodes: Nodes = None) -> Tensor:
     """Φ(μ) = E[max_j(μ_j + s·ε_j)]: mu (B, n) → (B,), with ∇Φ = p (Gumbel: s·(logsumexp(μ/s) + γ))."""
-    mu = _check_inputs(mu, law, scale, nodes)
-    return PerturbMaxPotential.apply(mu, law, float(scale), nodes)
+    mu, law, scale, nodes = _checked(mu, law, scale, nodes)
+    return PerturbMaxPotential.apply(mu, law=law, scale=scale, nodes=nodes)
 
 
 def perturb_max_loss(mu: Any, targets: Any, law: str = "normal", kind: str = "ce", *, scale: float = 1.0,
@@ -279,11 +297,9 @@ def perturb_max_loss(mu: Any, targets: Any, law: str = "normal", kind: str = "ce
     kind "ce": −log p_t; "fy": Fenchel–Young Φ(μ) − μ_t, gradient p − onehot(t); "soft_accuracy": −p_t
     (the EXACT loss). CE is +∞ for a target with p_t = 0 (uniform noise); FY stays finite.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    mu = _check_inputs(mu, law, scale, nodes)
+    kind = validation.choice("kind", kind, KINDS)
+    reduction = validation.choice("reduction", reduction, REDUCTIONS)
+    mu, law, scale, nodes = _checked(mu, law, scale, nodes)
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.shape != mu.shape[:1]:
         raise ValueError(f"targets must have shape {mu.shape[:1]} (one class per row of mu), got {t.shape}")
@@ -306,11 +322,10 @@ def perturb_max_sample(mu: Any, law: str = "normal", *, scale: float = 1.0, rng:
     "relaxed": softmax((μ + s·ε)/τ) with ``temperature`` τ, the Gumbel-softmax relaxation for any law
     (a reparameterised, differentiable sample; not one-hot).
     """
-    if mode not in SAMPLE_MODES:
-        raise ValueError(f"mode must be one of {SAMPLE_MODES}, got {mode!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite positive number, got {temperature!r}")
-    mu = _check_inputs(mu, law, scale, nodes)
+    mode = validation.choice("mode", mode, SAMPLE_MODES)
+    temperature = validation.positive_real("temperature", temperature)
+    rng = validation.generator("rng", rng)
+    mu, law, scale, nodes = _checked(mu, law, scale, nodes)
     noisy = mu + Tensor(scale * LAWS[law].sample(rng, mu.shape), dtype=mu.dtype)
     if mode == "relaxed":
         return F.softmax(noisy / temperature, axis=-1)
