@@ -23,6 +23,8 @@ the block [t0, t1) needs the keys [t0 − w + 1, t1), so one product Q_blk K_ran
 computes its logits, the entries outside the band are skipped, and P V_range gives the output;
 ``prange`` runs over the B·H heads, which are independent, so the result does not depend on the
 thread count. Work is ≈ T (w + block) D per product instead of T² D for masked dense attention.
+Both the forward and the backward turn a block's logits into probabilities with one helper; its
+``lse_mode`` says whether ℓ_t is found and stored (forward) or read back (backward).
 """
 from __future__ import annotations
 
@@ -32,16 +34,29 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from .. import validation
 from ..autograd import Function, Tensor, as_tensor
 
-IMPLEMENTATIONS = ("numba", "numpy")
+NUMBA = "numba"
+NUMPY = "numpy"
+IMPLEMENTATIONS = (NUMBA, NUMPY)
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 QUERY_BLOCK = 64
+# lse_mode of _block_probabilities: the forward finds ℓ_t and stores it, the backward reuses it
+LSE_COMPUTE = 0
+LSE_REUSE = 1
 
 
 def log_n_factors(seq_len: int, window: int, log_n: float | None) -> np.ndarray:
-    """c_t = log min(t + 1, w) / log N for t = 0..T−1 (ones when ``log_n`` is None): (T,) float64."""
+    """c_t = log min(t + 1, w) / log N for t = 0..T−1 (ones when ``log_n`` is None): (T,) float64.
+
+    seq_len: T ≥ 0;  window: w ≥ 1;  log_n: the training length N > 1, or None.
+    """
+    seq_len = validation.integer("seq_len", seq_len, minimum=0)
+    window = validation.positive_int("window", window)
     if log_n is None:
         return np.ones(seq_len)
+    log_n = validation.real("log_n", log_n, minimum=1.0, open_below=True)
     return np.log(np.minimum(np.arange(1, seq_len + 1), window)) / math.log(log_n)
 
 
@@ -87,9 +102,9 @@ def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o
 # --- the Numba kernel -----------------------------------------------------------------------------
 
 @njit(cache=True, fastmath=True)
-def _block_logits(s, t0, lo, window, row_scale, bias_h, lse, probabilities):
+def _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse, lse_mode):
     """In place on s = Q_blk K_rangeᵀ (rows t0.., columns lo..): the probabilities exp(s_tj − ℓ_t), with ℓ
-    read from ``lse`` when ``probabilities`` is set and computed into it otherwise; entries outside the
+    computed into ``lse`` (``LSE_COMPUTE``) or read from it (``LSE_REUSE``); entries outside the
     band become exact zeros, so no −inf ever appears (which also keeps ``fastmath`` safe). The
     exponentials run in the dtype of s: float32 ``exp`` is twice as fast as float64."""
     for i in range(s.shape[0]):
@@ -103,7 +118,7 @@ def _block_logits(s, t0, lo, window, row_scale, bias_h, lse, probabilities):
             s[i, jj] = 0.0
         for jj in range(first, last):
             s[i, jj] = s[i, jj] * ct + bias_h[t - lo - jj]
-        if probabilities:
+        if lse_mode == LSE_REUSE:
             shift = s.dtype.type(lse[t])
         else:
             shift = s[i, first]
@@ -114,7 +129,7 @@ def _block_logits(s, t0, lo, window, row_scale, bias_h, lse, probabilities):
             e = math.exp(s[i, jj] - shift)
             s[i, jj] = e
             total += e
-        if not probabilities:
+        if lse_mode == LSE_COMPUTE:
             inverse = s.dtype.type(1.0 / total)
             for jj in range(first, last):
                 s[i, jj] *= inverse
@@ -134,7 +149,7 @@ def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
             s = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
-            _block_logits(s, t0, lo, window, row_scale, bias_h, lse[bh], False)
+            _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse[bh], LSE_COMPUTE)
             o[bh, t0:t1] = np.dot(s, v[bh, lo:t1])
     return o, lse
 
@@ -160,7 +175,7 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
             p = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
-            _block_logits(p, t0, lo, window, row_scale, bias_h, lse[bh], True)
+            _block_probabilities(p, t0, lo, window, row_scale, bias_h, lse[bh], LSE_REUSE)
             ds = np.dot(grad[bh, t0:t1], v[bh, lo:t1].T)
             for i in range(ds.shape[0]):
                 t = t0 + i
@@ -179,20 +194,28 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
 
 # --- the autograd Function and the public entry point ---------------------------------------------
 
+def _flat_heads(x: np.ndarray) -> np.ndarray:
+    """(B, H, T, D) → (B·H, T, D), C-contiguous, the layout of the Numba kernels."""
+    batch, heads, seq_len, dim = x.shape
+    return np.ascontiguousarray(x).reshape(batch * heads, seq_len, dim)
+
+
 class WindowAttention(Function):
-    """o = window_attention(q, k, v, β) as one node; β may be a constant (None-free array)."""
+    """o = window_attention(q, k, v, β) as one node; β may be a constant array.
+
+    The settings are keywords of ``apply`` kept on ``ctx``: ``window`` w, ``scale`` σ, ``c`` the
+    log-n factors (T,) and ``implementation`` (``NUMBA`` or ``NUMPY``).
+    """
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, window, scale, c, implementation):
+    def forward(ctx, q, k, v, bias, *, window, scale, c, implementation):
         ctx.window, ctx.scale, ctx.c, ctx.implementation = window, scale, c, implementation
-        if implementation == "numpy":
+        if implementation == NUMPY:
             o, lse = window_attention_forward_reference(q, k, v, bias, window, scale, c)
         else:
-            batch, heads, seq_len, dim = q.shape
-            flat = [np.ascontiguousarray(x).reshape(batch * heads, seq_len, dim) for x in (q, k, v)]
-            row_scale = (scale * c).astype(q.dtype)
-            o, lse = window_attention_forward_numba(*flat, np.ascontiguousarray(bias), window, row_scale,
-                                                    QUERY_BLOCK)
+            o, lse = window_attention_forward_numba(_flat_heads(q), _flat_heads(k), _flat_heads(v),
+                                                    np.ascontiguousarray(bias), window,
+                                                    (scale * c).astype(q.dtype), QUERY_BLOCK)
             o, lse = o.reshape(q.shape), lse.reshape(q.shape[:3])
         ctx.save_for_backward(q, k, v, bias, o, lse)
         return o
@@ -200,48 +223,41 @@ class WindowAttention(Function):
     @staticmethod
     def backward(ctx, grad):
         q, k, v, bias, o, lse = ctx.saved_tensors
-        if ctx.implementation == "numpy":
+        if ctx.implementation == NUMPY:
             return window_attention_backward_reference(grad, q, k, v, bias, ctx.window, ctx.scale, ctx.c, o, lse)
-        batch, heads, seq_len, dim = q.shape
-        flat = [np.ascontiguousarray(x).reshape(batch * heads, seq_len, dim) for x in (grad, q, k, v)]
+        batch, heads = q.shape[:2]
         dq, dk, dv, dbias = window_attention_backward_numba(
-            *flat, np.ascontiguousarray(bias), ctx.window, (ctx.scale * ctx.c).astype(q.dtype), QUERY_BLOCK,
-            o.reshape(batch * heads, seq_len, dim), lse.reshape(batch * heads, seq_len))
+            _flat_heads(grad), _flat_heads(q), _flat_heads(k), _flat_heads(v), np.ascontiguousarray(bias),
+            ctx.window, (ctx.scale * ctx.c).astype(q.dtype), QUERY_BLOCK, _flat_heads(o),
+            lse.reshape(batch * heads, -1))
         dbias = dbias.reshape(batch, heads, ctx.window).sum(axis=0).astype(q.dtype)
         return dq.reshape(q.shape), dk.reshape(q.shape), dv.reshape(q.shape), dbias
 
 
 def window_attention(q: Any, k: Any, v: Any, window: int, *, bias: Any = None, scale: float | None = None,
-                     log_n: float | None = None, implementation: str = "numba") -> Tensor:
+                     log_n: float | None = None, implementation: str = NUMBA) -> Tensor:
     """Causal sliding-window attention: query t attends to keys t − window + 1 … t.
 
-    q, k, v: (B, H, T, D) of one floating dtype;  bias: (H, window), the additive logit of distance
-    0 … window − 1 (a Tensor to learn it), or None;  scale: σ, default 1/√D;  log_n: the length N
-    of the log-n factor log min(t + 1, window) / log N on q·k, or None.  Returns o: (B, H, T, D).
-    ``window ≥ T`` is full causal attention. ``implementation`` picks the Numba kernel or the NumPy
-    reference.
+    q, k, v: (B, H, T, D) of one dtype, float32 or float64, D ≥ 1;  window: w ≥ 1;  bias: (H, window),
+    the additive logit of distance 0 … window − 1 (a Tensor to learn it), or None;  scale: σ, a finite
+    real, default 1/√D;  log_n: the length N > 1 of the log-n factor log min(t + 1, window) / log N on
+    q·k, or None.  Returns o: (B, H, T, D). ``window ≥ T`` is full causal attention.
+    ``implementation`` picks the Numba kernel (``NUMBA``) or the NumPy reference (``NUMPY``).
     """
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
-    if q.ndim != 4 or k.shape != q.shape or v.shape != q.shape:
-        raise ValueError(f"q, k, v must share one shape (B, H, T, D), got {q.shape}, {k.shape}, {v.shape}")
-    if q.dtype not in (np.float32, np.float64) or k.dtype != q.dtype or v.dtype != q.dtype:
-        raise ValueError(f"q, k, v must share a float32 or float64 dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    validation.shape("q", q, (None, None, None, None))
+    validation.shape("k", k, q.shape)
+    validation.shape("v", v, q.shape)
+    validation.choice("q.dtype", q.dtype, DTYPES)
+    validation.choice("k.dtype", k.dtype, (q.dtype,))
+    validation.choice("v.dtype", v.dtype, (q.dtype,))
     heads, seq_len, dim = q.shape[1:]
-    if bias is None:
-        bias = np.zeros((heads, window), q.dtype)
-    bias = as_tensor(bias)
-    if bias.shape != (heads, window) or bias.dtype != q.dtype:
-        raise ValueError(f"bias must have shape (H, window) = {(heads, window)} and dtype {q.dtype}, "
-                         f"got {bias.shape} {bias.dtype}")
-    scale = 1 / math.sqrt(dim) if scale is None else float(scale)
-    if not math.isfinite(scale):
-        raise ValueError(f"scale must be finite, got {scale!r}")
-    if log_n is not None and not log_n > 1:
-        raise ValueError(f"log_n must be a length N > 1, got {log_n!r}")
-    c = log_n_factors(seq_len, int(window), log_n)
-    return WindowAttention.apply(q, k, v, bias, window=int(window), scale=scale, c=c,
-                                 implementation=implementation)
+    validation.positive_int("q.shape[3], the head size D,", dim)
+    window = validation.positive_int("window", window)
+    implementation = validation.choice("implementation", implementation, IMPLEMENTATIONS)
+    bias = as_tensor(np.zeros((heads, window), q.dtype) if bias is None else bias)
+    validation.shape("bias", bias, (heads, window))
+    validation.choice("bias.dtype", bias.dtype, (q.dtype,))
+    scale = 1 / math.sqrt(dim) if scale is None else validation.real("scale", scale)
+    c = log_n_factors(seq_len, window, log_n)
+    return WindowAttention.apply(q, k, v, bias, window=window, scale=scale, c=c, implementation=implementation)

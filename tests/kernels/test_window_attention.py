@@ -142,8 +142,14 @@ def test_torch_sdpa_with_the_same_mask():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"window": 0}, "window"), ({"window": 2.5}, "window"), ({"bias": np.zeros((2, 3))}, "bias"),
-    ({"log_n": 1}, "log_n"), ({"implementation": "cuda"}, "implementation"), ({"scale": np.inf}, "scale"),
+    ({"window": 0}, "window"), ({"window": 2.5}, "window"), ({"window": True}, "window"),
+    ({"window": np.bool_(True)}, "window"), ({"window": "4"}, "window"),
+    ({"bias": np.zeros((2, 3))}, "bias"), ({"bias": np.zeros((2, 4), np.float32)}, "bias.dtype"),
+    ({"log_n": 1}, "log_n"), ({"log_n": 0.5}, "log_n"), ({"log_n": True}, "log_n"), ({"log_n": np.inf}, "log_n"),
+    ({"log_n": np.nan}, "log_n"), ({"log_n": "64"}, "log_n"),
+    ({"implementation": "cuda"}, "implementation"), ({"implementation": True}, "implementation"),
+    ({"scale": np.inf}, "scale"), ({"scale": np.float32(np.nan)}, "scale"), ({"scale": True}, "scale"),
+    ({"scale": "0.5"}, "scale"),
 ])
 def test_bad_input(kwargs, match):
     q, k, v = _inputs(np.random.default_rng(5), (1, 2, 6, 4))
@@ -153,9 +159,44 @@ def test_bad_input(kwargs, match):
         window_attention(q, k, v, window, **args)
 
 
+def test_numpy_scalars_of_any_width_are_accepted():
+    """window, scale and log_n as NumPy scalars give the same result as the Python numbers."""
+    q, k, v = _inputs(np.random.default_rng(7), (1, 2, 6, 4))
+    expected = window_attention(q, k, v, 3, scale=0.5, log_n=16).data
+    for window, scale, log_n in ((np.int64(3), np.float32(0.5), np.float32(16)),
+                                 (np.int32(3), np.float16(0.5), np.int16(16))):
+        np.testing.assert_array_equal(window_attention(q, k, v, window, scale=scale, log_n=log_n).data, expected)
+
+
 def test_bad_shapes_and_dtypes():
     q, k, v = _inputs(np.random.default_rng(6), (1, 2, 6, 4))
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="k must have shape"):
         window_attention(q, k[:, :, :5], v, 3)
-    with pytest.raises(ValueError, match="dtype"):
+    with pytest.raises(ValueError, match="v must have shape"):
+        window_attention(q, k, v[..., :3], 3)
+    with pytest.raises(ValueError, match="q must have shape"):
+        window_attention(q[0], k[0], v[0], 3)
+    with pytest.raises(ValueError, match="k.dtype"):
         window_attention(q, k.astype(np.float32), v, 3)
+    with pytest.raises(ValueError, match="q.dtype"):
+        window_attention(*(a.astype(np.float16) for a in (q, k, v)), 3)
+    with pytest.raises(ValueError, match="q.dtype"):
+        window_attention(*(a.astype(np.int64) for a in (q, k, v)), 3)
+
+
+@pytest.mark.parametrize("implementation", ["numba", "numpy"])
+def test_head_size_zero_is_an_error_naming_q(implementation):
+    empty = np.zeros((1, 2, 6, 0))
+    with pytest.raises(ValueError, match=r"q\.shape\[3\], the head size D"):
+        window_attention(empty, empty, empty, 3, implementation=implementation)
+    with pytest.raises(ValueError, match=r"q\.shape\[3\]"):
+        window_attention(empty, empty, empty, 3, scale=1.0, implementation=implementation)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((5, True, 16), "window"), ((5, 0, 16), "window"), ((True, 3, 16), "seq_len"), ((-1, 3, 16), "seq_len"),
+    ((5.0, 3, 16), "seq_len"), ((5, 3, 1), "log_n"), ((5, 3, np.inf), "log_n"), ((5, 3, False), "log_n"),
+])
+def test_log_n_factors_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        log_n_factors(*args)
