@@ -18,30 +18,45 @@ import argparse
 import os
 
 
+THREADS = argparse.ArgumentParser(add_help=False)
+THREADS.add_argument("--threads", type=int, default=1, help="BLAS, Numba and torch threads")
+
+
+def pin_threads(argv=None) -> None:
+    """Set the thread counts from ``--threads`` before NumPy, Numba and torch are imported."""
+    threads = THREADS.parse_known_args(argv)[0].threads
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=1)
+    from scratch.kernels.routing import DEFAULT_ITERATIONS, MODES
+    from scratch.models.capsule import SMALL_WIDTHS, SU_WIDTHS
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[THREADS],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--iterations", type=int, default=3, help="routing iterations r")
-    p.add_argument("--mode", default="su2", choices=["sabour", "su1", "su2"])
-    p.add_argument("--inputs", nargs="+", type=int, default=[64, 176], help="input capsule counts N")
-    p.add_argument("--widths", nargs="+", default=["16-16-32-32", "64-64-128-128"], help="conv widths of step 2")
+    p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="routing iterations r")
+    p.add_argument("--mode", default="su2", choices=list(MODES))
+    p.add_argument("--inputs", nargs="+", type=int, default=[64, 176],
+                   help="input capsule counts N (64 on 28×28 images, 176 on 56×28)")
+    p.add_argument("--widths", nargs="+", default=["-".join(map(str, w)) for w in (SMALL_WIDTHS, SU_WIDTHS)],
+                   help="conv widths of step 2")
     p.add_argument("--repeat", type=int, default=5, help="timing rounds (best is kept)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
+    pin_threads(argv)
     args = parse_args(argv)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
     import numpy as np
 
     from scratch import tensor
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.bench.torch_capsule import torch_margin_loss, torch_model, torch_route
     from scratch.kernels.routing import route
-    from scratch.models.capsule.networks import build_model
+    from scratch.models.capsule import build_model
     from scratch.optim import Adam
     torch = optional_torch(args.threads)
 

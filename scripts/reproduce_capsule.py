@@ -13,6 +13,7 @@ and the table is printed from whatever runs are complete.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -21,30 +22,39 @@ from pathlib import Path
 import numpy as np
 
 from scratch import checkpoint
-from scratch.datasets.mnist import load_mnist
-from scratch.models.capsule.networks import (MODEL_NAMES, SMALL_WIDTHS, build_model, predict_scores, routing_coefficients,
-                                         train, two_digit_metrics, two_digit_pairs)
+from scratch.datasets.mnist import IMAGE_SETS, load_mnist
+from scratch.kernels.routing import DEFAULT_ITERATIONS
+from scratch.models.capsule import (EVAL_BATCH_SIZE, SMALL_WIDTHS, SU_WIDTHS, TWO_DIGIT_MODELS, Training, build_model,
+                                    routing_coefficients, two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
+from scratch.training import accuracy, fit, predict
 
 METRICS = ("single", "top2", "top2_confident")
+DATA = inspect.signature(load_mnist).parameters
+PAIRS = inspect.signature(two_digit_pairs).parameters
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", nargs="+", default=["cnn", "su2", "su1", "sabour"],
-                   choices=[m for m in MODEL_NAMES if m != "capsnet"], help="models to train (routing modes or cnn)")
+    training = Training()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(TWO_DIGIT_MODELS), choices=TWO_DIGIT_MODELS,
+                   help="models to train (routing modes or cnn)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="model seeds (init and batch order)")
-    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"], help="image set (fashion needs fetch_data --optional)")
-    p.add_argument("--n-train", type=int, default=4000)
-    p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the train/test split")
-    p.add_argument("--permutations", type=int, default=3, help="permutations building the two-digit test set")
-    p.add_argument("--pair-seed", type=int, default=0, help="seed of those permutations")
-    p.add_argument("--widths", nargs=4, type=int, default=list(SMALL_WIDTHS), help="conv widths (Su: 64 64 128 128)")
-    p.add_argument("--iterations", type=int, default=3, help="routing iterations r")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--dataset", default=DATA["name"].default, choices=list(IMAGE_SETS),
+                   help="image set (fashion needs fetch_data --optional)")
+    p.add_argument("--n-train", type=int, default=DATA["n_train"].default)
+    p.add_argument("--n-test", type=int, default=DATA["n_test"].default)
+    p.add_argument("--data-seed", type=int, default=DATA["seed"].default, help="seed of the train/test split")
+    p.add_argument("--permutations", type=int, default=PAIRS["permutations"].default,
+                   help="permutations building the two-digit test set")
+    p.add_argument("--pair-seed", type=int, default=PAIRS["seed"].default, help="seed of those permutations")
+    p.add_argument("--widths", nargs=4, type=int, default=list(SMALL_WIDTHS),
+                   help=f"conv widths (Su: {' '.join(map(str, SU_WIDTHS))})")
+    p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="routing iterations r")
+    p.add_argument("--epochs", type=int, default=training.epochs)
+    p.add_argument("--batch-size", type=int, default=training.batch_size)
+    p.add_argument("--lr", type=float, default=training.lr, help="Adam learning rate")
     p.add_argument("--out", default="runs/capsule_two_digit", help="directory for run files, table and figure")
     return p.parse_args(argv)
 
@@ -60,10 +70,11 @@ def run_one(args, name: str, seed: int, data, pairs, run_dir: Path) -> dict:
     optimizer = Adam(model.parameters(), lr=args.lr)
     print(f"training {name}, seed {seed}", file=sys.stderr)
     start = time.perf_counter()
-    history = train(model, optimizer, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, rng=rng)
+    history = fit(model, model.loss, optimizer, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                  rng=rng, loss_of="inputs", even_batches=True)
     seconds = time.perf_counter() - start
-    single = float(np.mean(predict_scores(model, x_test).argmax(axis=1) == y_test))
-    result = {"model": name, "seed": seed, "single": single, **two_digit_metrics(predict_scores(model, pairs[0]), pairs[1]),
+    result = {"model": name, "seed": seed, "single": accuracy(model, x_test, y_test, EVAL_BATCH_SIZE),
+              **two_digit_metrics(predict(model, pairs[0], EVAL_BATCH_SIZE), pairs[1]),
               "final_loss": history[-1], "train_seconds": seconds}
     checkpoint.save(weights_path, model, None, model_name=name, seed=seed)
     result_path.write_text(json.dumps(result, indent=1))
@@ -100,7 +111,7 @@ def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
         if path.exists():
             models[name] = build_model(name, tuple(args.widths), iterations=args.iterations)
             checkpoint.load(path, models[name])
-    scores = {name: predict_scores(model, images) for name, model in models.items()}
+    scores = {name: predict(model, images, EVAL_BATCH_SIZE) for name, model in models.items()}
     fig, axes = plt.subplots(2 if "su2" in models else 1, len(images), figsize=(2 * len(images), 7), squeeze=False)
     for i in range(len(images)):
         ax = axes[0, i]

@@ -33,17 +33,31 @@ over the batch (float64 accumulation, each sample independent, hence determinist
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from ..autograd import Function, Tensor, as_tensor
+from ..validation import boolean, choice, integer, positive_int, positive_real, shape
 
-MODES = {"sabour": 0, "su1": 1, "su2": 2}
+MODE_SABOUR = 0
+MODE_SU1 = 1
+MODE_SU2 = 2
+MODES = {"sabour": MODE_SABOUR, "su1": MODE_SU1, "su2": MODE_SU2}
+DEFAULT_ITERATIONS = 3  # r of Sabour's experiments and of Su's code
 IMPLEMENTATIONS = ("numba", "numpy")
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 SQUASH_TINY = 1e-7
 NORMALISE_TINY = 1e-12
+
+
+class RoutingTape(NamedTuple):
+    """What the forward keeps for the backward, in float64: c (R, B, K, N), s (R, B, K, D), o (R−1, B, K, D)."""
+
+    c: np.ndarray
+    s: np.ndarray
+    o: np.ndarray
 
 
 # --- the NumPy reference --------------------------------------------------------------------------
@@ -76,16 +90,17 @@ def normalise_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.nd
     return (grad - radial * o) / r
 
 
-def _phi_forward(s: np.ndarray, mode: str, eps: float) -> np.ndarray:
-    return normalise_forward(s) if mode == "su2" else squash_forward(s, eps)
+def _phi_forward(s: np.ndarray, mode: int, eps: float) -> np.ndarray:
+    return normalise_forward(s) if mode == MODE_SU2 else squash_forward(s, eps)
 
 
-def _phi_backward(s: np.ndarray, grad: np.ndarray, mode: str, eps: float) -> np.ndarray:
-    return normalise_backward(s, grad) if mode == "su2" else squash_backward(s, grad, eps)
+def _phi_backward(s: np.ndarray, grad: np.ndarray, mode: int, eps: float) -> np.ndarray:
+    return normalise_backward(s, grad) if mode == MODE_SU2 else squash_backward(s, grad, eps)
 
 
-def route_forward_reference(u_hat: np.ndarray, iterations: int, mode: str, eps: float):
-    """u_hat (B, K, N, D) → v (B, K, D) and the tape c (R, B, K, N), s (R, B, K, D), o (R−1, B, K, D)."""
+def route_forward_reference(u_hat: np.ndarray, iterations: int, mode: int,
+                            eps: float) -> tuple[np.ndarray, RoutingTape]:
+    """u_hat (B, K, N, D) → v (B, K, D) and the tape; ``mode`` is a code of ``MODES`` (``MODE_SU2``, ...)."""
     batch, k, n, d = u_hat.shape
     c_tape = np.empty((iterations, batch, k, n))
     s_tape = np.empty((iterations, batch, k, d))
@@ -99,32 +114,31 @@ def route_forward_reference(u_hat: np.ndarray, iterations: int, mode: str, eps: 
             break
         o = o_tape[t] = _phi_forward(s, mode, eps)
         a = np.einsum("bknd,bkd->bkn", u_hat, o)
-        b = b + a if mode == "sabour" else a
+        b = b + a if mode == MODE_SABOUR else a
     v = squash_forward(s_tape[-1], eps).astype(u_hat.dtype)
-    return v, (c_tape, s_tape, o_tape)
+    return v, RoutingTape(c_tape, s_tape, o_tape)
 
 
-def route_backward_reference(grad_v: np.ndarray, u_hat: np.ndarray, tape, mode: str, eps: float,
-                             stop_gradient: bool = False) -> np.ndarray:
+def route_backward_reference(grad_v: np.ndarray, u_hat: np.ndarray, tape: RoutingTape, mode: int, eps: float,
+                             stop_gradient: bool) -> np.ndarray:
     """∂L/∂Û (B, K, N, D) from ∂L/∂v (B, K, D) and the forward tape (see the module docstring)."""
-    c_tape, s_tape, o_tape = tape
-    iterations = len(c_tape)
+    iterations = len(tape.c)
     grad_u = np.zeros(u_hat.shape)
     delta = None
     for t in range(iterations - 1, -1, -1):
         if t == iterations - 1:
-            gs = squash_backward(s_tape[t], grad_v, eps)
+            gs = squash_backward(tape.s[t], grad_v, eps)
         else:
-            grad_u += delta[..., None] * o_tape[t][:, :, None, :]
+            grad_u += delta[..., None] * tape.o[t][:, :, None, :]
             go = np.einsum("bkn,bknd->bkd", delta, u_hat)
-            gs = _phi_backward(s_tape[t], go, mode, eps)
-        c = c_tape[t]
+            gs = _phi_backward(tape.s[t], go, mode, eps)
+        c = tape.c[t]
         grad_u += c[..., None] * gs[:, :, None, :]
         if stop_gradient:
             break
         gc = np.einsum("bknd,bkd->bkn", u_hat, gs)
         softmax_grad = c * (gc - np.sum(c * gc, axis=1, keepdims=True))
-        delta = softmax_grad + delta if (mode == "sabour" and delta is not None) else softmax_grad
+        delta = softmax_grad + delta if (mode == MODE_SABOUR and delta is not None) else softmax_grad
     return grad_u.astype(u_hat.dtype)
 
 
@@ -184,7 +198,7 @@ def _normalise_backward_into(s, grad, out):
 
 @njit(cache=True, parallel=True)
 def route_forward_numba(u_hat, iterations, mode, eps):
-    """Numba twin of ``route_forward_reference``; ``mode`` is the integer code of ``MODES``."""
+    """Numba twin of ``route_forward_reference``: one sample per ``prange`` step."""
     batch, k_out, n_in, dim = u_hat.shape
     v = np.empty((batch, k_out, dim), dtype=u_hat.dtype)
     c_tape = np.empty((iterations, batch, k_out, n_in))
@@ -221,7 +235,7 @@ def route_forward_numba(u_hat, iterations, mode, eps):
                 break
             o = o_tape[t, bi]
             for j in range(k_out):
-                if mode == 2:
+                if mode == MODE_SU2:
                     _normalise_into(s[j], o[j])
                 else:
                     _squash_into(s[j], eps, o[j])
@@ -229,15 +243,15 @@ def route_forward_numba(u_hat, iterations, mode, eps):
                     a = 0.0
                     for d in range(dim):
                         a += u[j, i, d] * o[j, d]
-                    b[j, i] = b[j, i] + a if mode == 0 else a
-    return v, c_tape, s_tape, o_tape
+                    b[j, i] = b[j, i] + a if mode == MODE_SABOUR else a
+    return v, RoutingTape(c_tape, s_tape, o_tape)
 
 
 @njit(cache=True, parallel=True)
-def route_backward_numba(grad_v, u_hat, c_tape, s_tape, o_tape, mode, eps, stop_gradient):
+def route_backward_numba(grad_v, u_hat, tape, mode, eps, stop_gradient):
     """Numba twin of ``route_backward_reference``."""
     batch, k_out, n_in, dim = u_hat.shape
-    iterations = c_tape.shape[0]
+    iterations = tape.c.shape[0]
     grad_u = np.empty(u_hat.shape, dtype=u_hat.dtype)
     for bi in prange(batch):
         u = u_hat[bi]
@@ -252,9 +266,9 @@ def route_backward_numba(grad_v, u_hat, c_tape, s_tape, o_tape, mode, eps, stop_
                 for j in range(k_out):
                     for d in range(dim):
                         g_v[d] = grad_v[bi, j, d]
-                    _squash_backward_into(s_tape[t, bi, j], g_v, eps, gs[j])
+                    _squash_backward_into(tape.s[t, bi, j], g_v, eps, gs[j])
             else:
-                o = o_tape[t, bi]
+                o = tape.o[t, bi]
                 for j in range(k_out):
                     go[:] = 0.0
                     for i in range(n_in):
@@ -262,11 +276,11 @@ def route_backward_numba(grad_v, u_hat, c_tape, s_tape, o_tape, mode, eps, stop_
                         for d in range(dim):
                             g_u[j, i, d] += dji * o[j, d]
                             go[d] += dji * u[j, i, d]
-                    if mode == 2:
-                        _normalise_backward_into(s_tape[t, bi, j], go, gs[j])
+                    if mode == MODE_SU2:
+                        _normalise_backward_into(tape.s[t, bi, j], go, gs[j])
                     else:
-                        _squash_backward_into(s_tape[t, bi, j], go, eps, gs[j])
-            c = c_tape[t, bi]
+                        _squash_backward_into(tape.s[t, bi, j], go, eps, gs[j])
+            c = tape.c[t, bi]
             for j in range(k_out):
                 for i in range(n_in):
                     cji = c[j, i]
@@ -283,7 +297,7 @@ def route_backward_numba(grad_v, u_hat, c_tape, s_tape, o_tape, mode, eps, stop_
                     mean_gc += c[j, i] * gc[j, i]
                 for j in range(k_out):
                     softmax_grad = c[j, i] * (gc[j, i] - mean_gc)
-                    delta[j, i] = delta[j, i] + softmax_grad if mode == 0 else softmax_grad
+                    delta[j, i] = delta[j, i] + softmax_grad if mode == MODE_SABOUR else softmax_grad
         for j in range(k_out):
             for i in range(n_in):
                 for d in range(dim):
@@ -291,37 +305,31 @@ def route_backward_numba(grad_v, u_hat, c_tape, s_tape, o_tape, mode, eps, stop_
     return grad_u
 
 
-# --- the autograd node ----------------------------------------------------------------------------
+# --- the autograd node and the checked entry point -----------------------------------------------
 
 class Route(Function):
-    """v = route(Û) with the hand-written backward of the module docstring; the tape stays in ctx.
-
-    ``iterations`` is the second positional input (an int, hence no gradient)."""
+    """v = route(Û) with the hand-written backward of the module docstring; the tape stays in ctx."""
 
     @staticmethod
-    def forward(ctx, u_hat, iterations, mode, eps, stop_gradient, implementation):
+    def forward(ctx, u_hat, *, iterations, mode, eps, stop_gradient, implementation):
         if implementation == "numba":
             u_hat = np.ascontiguousarray(u_hat)
-            v, *tape = route_forward_numba(u_hat, iterations, MODES[mode], float(eps))
+            v, tape = route_forward_numba(u_hat, iterations, mode, eps)
         else:
             v, tape = route_forward_reference(u_hat, iterations, mode, eps)
-        ctx.save_for_backward(u_hat, *tape)
-        ctx.options = (mode, eps, stop_gradient, implementation)
+        ctx.save_for_backward(u_hat, tape)
+        ctx.mode, ctx.eps, ctx.stop_gradient, ctx.implementation = mode, eps, stop_gradient, implementation
         return v
 
     @staticmethod
     def backward(ctx, grad):
-        u_hat, *tape = ctx.saved_tensors
-        mode, eps, stop_gradient, implementation = ctx.options
+        u_hat, tape = ctx.saved_tensors
         grad = np.ascontiguousarray(grad, dtype=u_hat.dtype)
-        if implementation == "numba":
-            grad_u = route_backward_numba(grad, u_hat, *tape, MODES[mode], float(eps), stop_gradient)
-        else:
-            grad_u = route_backward_reference(grad, u_hat, tape, mode, eps, stop_gradient)
-        return grad_u, None
+        backward = route_backward_numba if ctx.implementation == "numba" else route_backward_reference
+        return backward(grad, u_hat, tape, ctx.mode, ctx.eps, ctx.stop_gradient)
 
 
-def route(u_hat: Any, iterations: int = 3, *, mode: str = "su2", eps: float = 0.5,
+def route(u_hat: Any, iterations: int = DEFAULT_ITERATIONS, *, mode: str = "su2", eps: float = 0.5,
           stop_gradient: bool = False, implementation: str = "numba") -> Tensor:
     """Dynamic routing: predictions u_hat (B, K, N, D) → output capsules v (B, K, D).
 
@@ -330,17 +338,10 @@ def route(u_hat: Any, iterations: int = 3, *, mode: str = "su2", eps: float = 0.
     ``implementation`` ∈ {"numba", "numpy"} picks the kernel or its reference twin (same results).
     """
     u_hat = as_tensor(u_hat)
-    if u_hat.ndim != 4 or 0 in u_hat.shape:
-        raise ValueError(f"u_hat must be a non-empty (B, K, N, D) array, got shape {u_hat.shape}")
-    if u_hat.dtype not in (np.float32, np.float64):
-        raise ValueError(f"u_hat must be float32 or float64, got {u_hat.dtype}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
-        raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
-    return Route.apply(u_hat, int(iterations), mode=mode, eps=float(eps), stop_gradient=bool(stop_gradient),
-                       implementation=implementation)
+    shape("u_hat", u_hat, (None, None, None, None))
+    integer("u_hat.size", u_hat.size, minimum=1)
+    choice("u_hat.dtype", u_hat.dtype, DTYPES)
+    return Route.apply(u_hat, iterations=positive_int("iterations", iterations),
+                       mode=MODES[choice("mode", mode, MODES)], eps=positive_real("eps", eps),
+                       stop_gradient=boolean("stop_gradient", stop_gradient),
+                       implementation=choice("implementation", implementation, IMPLEMENTATIONS))

@@ -18,7 +18,7 @@ from scratch.autograd import functional as F
 from scratch.bench.torch_capsule import torch_route
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
-    MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
+    MODE_SU2, MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
     route_forward_numba, route_forward_reference, squash_backward, squash_forward,
 )
 
@@ -36,14 +36,14 @@ def predictions(rng, shape=SHAPE, dtype=np.float64):
 @pytest.mark.parametrize("stop_gradient", [False, True])
 def test_numba_kernel_equals_reference(rng, mode, iterations, stop_gradient):
     u_hat = predictions(rng)
-    v_ref, tape_ref = route_forward_reference(u_hat, iterations, mode, 0.5)
-    v, *tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.5)
+    v_ref, tape_ref = route_forward_reference(u_hat, iterations, MODES[mode], 0.5)
+    v, tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.5)
     np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
     for ours, theirs in zip(tape, tape_ref):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
     grad_v = rng.normal(size=v.shape)
-    g_ref = route_backward_reference(grad_v, u_hat, tape_ref, mode, 0.5, stop_gradient)
-    g = route_backward_numba(grad_v, u_hat, *tape, MODES[mode], 0.5, stop_gradient)
+    g_ref = route_backward_reference(grad_v, u_hat, tape_ref, MODES[mode], 0.5, stop_gradient)
+    g = route_backward_numba(grad_v, u_hat, tape, MODES[mode], 0.5, stop_gradient)
     np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-12)
 
 
@@ -55,14 +55,14 @@ def test_numba_kernel_equals_reference_over_an_odd_batch(rng, mode, iterations, 
     output, tape and gradient equal the reference's, so no per-thread buffer leaks between samples."""
     for batch in (7, 5):
         u_hat = predictions(rng, (batch, 3, 5, 4))
-        v_ref, tape_ref = route_forward_reference(u_hat, iterations, mode, 0.7)
-        v, *tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.7)
+        v_ref, tape_ref = route_forward_reference(u_hat, iterations, MODES[mode], 0.7)
+        v, tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.7)
         np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
         for ours, theirs in zip(tape, tape_ref):
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
         grad_v = rng.normal(size=v.shape)
-        g_ref = route_backward_reference(grad_v, u_hat, tape_ref, mode, 0.7, stop_gradient)
-        g = route_backward_numba(grad_v, u_hat, *tape, MODES[mode], 0.7, stop_gradient)
+        g_ref = route_backward_reference(grad_v, u_hat, tape_ref, MODES[mode], 0.7, stop_gradient)
+        g = route_backward_numba(grad_v, u_hat, tape, MODES[mode], 0.7, stop_gradient)
         np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-12)
 
 
@@ -125,13 +125,13 @@ def test_route_equals_routing_written_with_loops(rng, implementation, mode, iter
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_numba_kernel_float32_matches_float64_reference(rng, mode):
     u_hat = predictions(rng, (4, 10, 64, 16))
-    v_ref, tape = route_forward_reference(u_hat, 3, mode, 0.5)
-    v, *tape32 = route_forward_numba(u_hat.astype(np.float32), 3, MODES[mode], 0.5)
+    v_ref, tape = route_forward_reference(u_hat, 3, MODES[mode], 0.5)
+    v, tape32 = route_forward_numba(u_hat.astype(np.float32), 3, MODES[mode], 0.5)
     assert v.dtype == np.float32
     np.testing.assert_allclose(v, v_ref, rtol=1e-5, atol=1e-6)
     grad_v = rng.normal(size=v.shape)
-    g_ref = route_backward_reference(grad_v, u_hat, tape, mode, 0.5)
-    g = route_backward_numba(grad_v.astype(np.float32), u_hat.astype(np.float32), *tape32, MODES[mode], 0.5, False)
+    g_ref = route_backward_reference(grad_v, u_hat, tape, MODES[mode], 0.5, False)
+    g = route_backward_numba(grad_v.astype(np.float32), u_hat.astype(np.float32), tape32, MODES[mode], 0.5, False)
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-5)
 
@@ -156,7 +156,7 @@ def test_route_gradcheck_with_long_predictions(rng, mode):
 def test_stop_gradient_holds_the_last_coefficients_constant(rng, mode):
     """With Û detached in the inner iterations, v = squash(Σ_i c^{R−1}_ij Û_ji) with c^{R−1} a constant."""
     u_hat = predictions(rng)
-    _, (c_tape, _, _) = route_forward_reference(u_hat, 3, mode, 0.5)
+    c_tape = route_forward_reference(u_hat, 3, MODES[mode], 0.5)[1].c
     grad_v = rng.normal(size=SHAPE[:2] + SHAPE[3:])
     ours = tensor(u_hat, requires_grad=True)
     route(ours, 3, mode=mode, stop_gradient=True).backward(grad_v)
@@ -167,7 +167,7 @@ def test_stop_gradient_holds_the_last_coefficients_constant(rng, mode):
 
 
 def test_coefficients_are_a_softmax_over_the_outputs(rng):
-    _, (c_tape, _, _) = route_forward_reference(predictions(rng), 3, "su2", 0.5)
+    c_tape = route_forward_reference(predictions(rng), 3, MODE_SU2, 0.5)[1].c
     np.testing.assert_allclose(c_tape.sum(axis=2), 1.0, rtol=1e-12)
     np.testing.assert_allclose(c_tape[0], 1.0 / SHAPE[1])
 
@@ -244,11 +244,16 @@ def _numeric_vjp(fn, x, grad, step=1e-6):
     (dict(u_hat=np.zeros((2, 3, 4))), "u_hat"),
     (dict(u_hat=np.zeros((2, 0, 4, 3))), "u_hat"),
     (dict(u_hat=np.zeros((2, 3, 4, 5), dtype=np.int64)), "u_hat"),
+    (dict(u_hat=np.zeros((2, 3, 4, 5), dtype=np.float16)), "u_hat"),
     (dict(mode="hinton"), "mode"),
     (dict(iterations=0), "iterations"),
     (dict(iterations=2.5), "iterations"),
+    (dict(iterations=True), "iterations"),
     (dict(eps=0.0), "eps"),
     (dict(eps=float("nan")), "eps"),
+    (dict(eps=float("inf")), "eps"),
+    (dict(eps=True), "eps"),
+    (dict(stop_gradient="no"), "stop_gradient"),
     (dict(implementation="cuda"), "implementation"),
 ])
 def test_bad_input_names_the_argument(bad, match):
@@ -265,10 +270,11 @@ def test_kernels_run_without_jit():
         "import numpy as np\n"
         "from scratch.kernels.routing import *\n"
         "u = np.random.default_rng(0).normal(size=(2, 3, 4, 5))\n"
-        "v, *tape = route_forward_numba(u, 3, 2, 0.5)\n"
-        "v_ref, tape_ref = route_forward_reference(u, 3, 'su2', 0.5)\n"
-        "g = route_backward_numba(v, u, *tape, 2, 0.5, False)\n"
-        "assert np.allclose(v, v_ref) and np.allclose(g, route_backward_reference(v, u, tape_ref, 'su2', 0.5))\n"
+        "v, tape = route_forward_numba(u, 3, MODE_SU2, 0.5)\n"
+        "v_ref, tape_ref = route_forward_reference(u, 3, MODE_SU2, 0.5)\n"
+        "g = route_backward_numba(v, u, tape, MODE_SU2, 0.5, False)\n"
+        "g_ref = route_backward_reference(v, u, tape_ref, MODE_SU2, 0.5, False)\n"
+        "assert np.allclose(v, v_ref) and np.allclose(g, g_ref)\n"
     )
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": root}
@@ -298,6 +304,6 @@ class TestAgainstTorch:
 def test_softmax_axis_matches_functional_softmax(rng):
     """c^t = softmax over the outputs (axis 1 of (B, K, N)), the pitfall of spec §10.1."""
     u_hat = predictions(rng)
-    _, (c_tape, _, o_tape) = route_forward_reference(u_hat, 2, "su2", 0.5)
-    b1 = np.einsum("bknd,bkd->bkn", u_hat, o_tape[0])
-    np.testing.assert_allclose(c_tape[1], F.softmax(b1, axis=1).data, rtol=1e-12)
+    _, tape = route_forward_reference(u_hat, 2, MODE_SU2, 0.5)
+    b1 = np.einsum("bknd,bkd->bkn", u_hat, tape.o[0])
+    np.testing.assert_allclose(tape.c[1], F.softmax(b1, axis=1).data, rtol=1e-12)

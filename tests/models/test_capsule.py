@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 
 from scratch import gradcheck, tensor
-from scratch.models.capsule import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss, squash
-from scratch.models.capsule.networks import (
-    SMALL_WIDTHS, SU_WIDTHS, CNNBaseline, SabourCapsNet, SuCapsuleNet, build_model, predict_scores, routing_coefficients,
-    train,
-    two_digit_metrics, two_digit_pairs,
+from scratch.models.capsule import (
+    SMALL_WIDTHS, SU_WIDTHS, CapsuleLayer, CNNBaseline, Margin, PrimaryCaps, SabourCapsNet, SuCapsuleNet, build_model,
+    capsule_lengths, margin_loss, routing_coefficients, squash, two_digit_metrics, two_digit_pairs,
 )
 from scratch.optim import Adam
+from scratch.training import fit, predict
 
 TINY_WIDTHS = (2, 2, 3, 3)
 
@@ -84,7 +83,10 @@ def test_margin_loss_gradcheck(rng, reduction):
     (dict(targets=np.array([[0, 2, 0, 0, 0]] * 2)), "targets"),
     (dict(reduction="batchmean"), "reduction"),
     (dict(m_pos=0.1, m_neg=0.9), "m_neg"),
+    (dict(m_pos=1.5), "m_pos"),
+    (dict(m_neg=True), "m_neg"),
     (dict(lam=-1.0), "lam"),
+    (dict(lam=float("inf")), "lam"),
 ])
 def test_margin_loss_bad_input(bad, match):
     kwargs = {"lengths": np.full((2, 5), 0.5), "targets": np.array([0, 1])}
@@ -126,21 +128,78 @@ def test_full_predictions_are_w_ji_u_i(rng):
     u = rng.normal(size=(2, 7, 5))
     expected = np.einsum("nkDd,bnd->bknD", layer.weight.data, u)
     np.testing.assert_allclose(layer.predictions(tensor(u)).data, expected, rtol=1e-12)
-    with pytest.raises(ValueError, match="num_inputs"):
+    with pytest.raises(ValueError, match=r"u must have shape \(·, 7, 5\)"):
         layer(rng.normal(size=(2, 8, 5)))
 
 
 def test_capsule_layer_glorot_bound_and_bad_input(rng):
     layer = CapsuleLayer(128, 10, 16, rng=rng)
     assert np.abs(layer.weight.data).max() <= np.sqrt(6 / (128 + 160))
-    with pytest.raises(ValueError, match="in_dim"):
+    with pytest.raises(ValueError, match=r"u must have shape \(·, ·, 128\)"):
         layer(np.zeros((2, 3, 127), np.float32))
-    with pytest.raises(ValueError, match="mode"):
-        CapsuleLayer(4, mode="em")
-    with pytest.raises(ValueError, match="num_inputs"):
-        CapsuleLayer(4, shared=False)
-    with pytest.raises(ValueError, match="eps"):
-        CapsuleLayer(4, eps=0)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(in_dim=True), "in_dim"),
+    (dict(num_capsules=0), "num_capsules"),
+    (dict(dim=True), "dim"),
+    (dict(dim=2.0), "dim"),
+    (dict(shared=False), "num_inputs"),
+    (dict(shared=False, num_inputs=True), "num_inputs"),
+    (dict(shared="no"), "shared"),
+    (dict(iterations=True), "iterations"),
+    (dict(iterations=0), "iterations"),
+    (dict(mode="em"), "mode"),
+    (dict(eps=0), "eps"),
+    (dict(eps=True), "eps"),
+    (dict(eps=float("inf")), "eps"),
+    (dict(stop_gradient=1), "stop_gradient"),
+    (dict(implementation="cuda"), "implementation"),
+])
+def test_capsule_layer_rejects_bad_settings(bad, match):
+    with pytest.raises(ValueError, match=match):
+        CapsuleLayer(**{"in_dim": 4, **bad})
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: squash(np.ones(3), eps=True), "eps"),
+    (lambda: squash(np.ones(3), eps=float("inf")), "eps"),
+    (lambda: squash(np.ones(3), axis=1), "axis"),
+    (lambda: squash(np.ones(3), axis=True), "axis"),
+    (lambda: squash(np.float64(1.0)), "s.ndim"),
+    (lambda: capsule_lengths(np.float64(1.0)), "v.ndim"),
+    (lambda: PrimaryCaps(2, capsule_channels=True), "capsule_channels"),
+    (lambda: PrimaryCaps(2, capsule_dim=0), "capsule_dim"),
+    (lambda: PrimaryCaps(2, eps=0.0), "eps"),
+    (lambda: SuCapsuleNet(TINY_WIDTHS, num_classes=True), "num_classes"),
+    (lambda: SuCapsuleNet(TINY_WIDTHS, capsule_dim=True), "capsule_dim"),
+    (lambda: SuCapsuleNet((2, 2, True, 3)), r"widths\[2\]"),
+    (lambda: SuCapsuleNet(TINY_WIDTHS, capsule={"iterations": True}), "iterations"),
+    (lambda: CNNBaseline(TINY_WIDTHS, hidden=True), "hidden"),
+    (lambda: SabourCapsNet(primary_channels=True), "primary_channels"),
+    (lambda: SabourCapsNet(conv_channels=0), "conv_channels"),
+    (lambda: SabourCapsNet(image_size=(16, 28)), "image_size"),
+    (lambda: SabourCapsNet(decoder=(5, True)), r"decoder\[1\]"),
+    (lambda: SabourCapsNet(recon_weight=-1.0), "recon_weight"),
+    (lambda: SabourCapsNet(recon_weight=float("nan")), "recon_weight"),
+    (lambda: build_model("su2", eps=True), "eps"),
+    (lambda: build_model("su2", iterations=True), "iterations"),
+    (lambda: build_model(True), "name"),
+    (lambda: Margin(lam=True), "lam"),
+    (lambda: Margin(reduction="max"), "reduction"),
+    (lambda: two_digit_pairs(np.zeros((4, 2, 2)), np.arange(4), permutations=True), "permutations"),
+    (lambda: two_digit_pairs(np.zeros((4, 2, 2)), np.arange(4), seed=-1), "seed"),
+    (lambda: two_digit_metrics(np.zeros((3, 4)), np.zeros((2, 2), int)), "pairs"),
+    (lambda: two_digit_metrics(np.zeros((3, 4)), np.zeros((3, 2), int), threshold=float("nan")), "threshold"),
+])
+def test_bad_settings_raise_naming_the_argument(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_margin_must_be_margin_settings():
+    with pytest.raises(TypeError, match="margin"):
+        build_model("cnn", margin={"lam": 0.5})
 
 
 def test_primary_caps_shape_and_gradcheck(rng):
@@ -239,9 +298,9 @@ def test_training_reduces_the_loss_and_a_seed_reproduces_it(rng):
 
     def run():
         model = SuCapsuleNet(TINY_WIDTHS, 3, 4, rng=np.random.default_rng(3))
-        history = train(model, Adam(model.parameters(), lr=1e-2), x, y, epochs=4, batch_size=16,
-                        rng=np.random.default_rng(4))
-        return history, predict_scores(model, x)
+        history = fit(model, model.loss, Adam(model.parameters(), lr=1e-2), x, y, epochs=4, batch_size=16,
+                      rng=np.random.default_rng(4), loss_of="inputs", even_batches=True)
+        return history, predict(model, x)
 
     history, scores = run()
     assert history[-1] < 0.8 * history[0]
@@ -253,7 +312,8 @@ def test_training_reduces_the_loss_and_a_seed_reproduces_it(rng):
 def test_build_model_names_and_bad_input():
     assert build_model("sabour").capsules.eps == 1.0
     assert build_model("su1").capsules.mode == "su1"
-    with pytest.raises(ValueError, match="model name"):
+    assert build_model("cnn", margin=Margin(lam=0.5, reduction="sum")).margin.lam == 0.5
+    with pytest.raises(ValueError, match="name"):
         build_model("resnet")
     with pytest.raises(ValueError, match="widths"):
         SuCapsuleNet((16, 32))

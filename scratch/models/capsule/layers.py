@@ -12,23 +12,26 @@ of a 28×28 image runs unchanged on the 176 of a 56×28 one.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ...autograd import Function, Tensor, as_tensor
-from ...kernels.routing import IMPLEMENTATIONS, MODES, route, squash_backward, squash_forward
+from ...kernels.routing import DEFAULT_ITERATIONS, IMPLEMENTATIONS, MODES, route, squash_backward, squash_forward
 from ...nn import Conv2d, Module, Parameter, init
-from ...validation import floating_dtype, generator, positive_int
+from ...validation import (boolean, choice, floating_dtype, generator, integer, positive_int, positive_real,
+                           probability, real, shape)
 
-REDUCTIONS = ("mean", "sum", "none")
+SCALAR_REDUCTIONS = ("mean", "sum")
+REDUCTIONS = SCALAR_REDUCTIONS + ("none",)
 
 
 class Squash(Function):
     """v = g·s, g = √n/(ε + n), n = ‖s‖² + 1e-7 (spec §3); backward in ``kernels.routing.squash_backward``."""
 
     @staticmethod
-    def forward(ctx, s, eps, axis):
+    def forward(ctx, s, *, eps, axis):
         ctx.save_for_backward(s)
         ctx.eps, ctx.axis = eps, axis
         return squash_forward(s, eps, axis)
@@ -45,13 +48,8 @@ def squash(s: Any, eps: float = 0.5, axis: int = -1) -> Tensor:
     ε = 1 is Sabour's squash ‖s‖²/(1 + ‖s‖²)·s/‖s‖; Su prefers ε = 0.5, which lengthens short vectors.
     """
     s = as_tensor(s)
-    if s.ndim == 0:
-        raise ValueError("s must have at least one axis (the capsule dimension)")
-    if not -s.ndim <= axis < s.ndim:
-        raise ValueError(f"axis {axis} is out of range for s with shape {s.shape}")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
-    return Squash.apply(s, eps=float(eps), axis=int(axis))
+    integer("s.ndim", s.ndim, minimum=1)
+    return Squash.apply(s, eps=positive_real("eps", eps), axis=integer("axis", axis, -s.ndim, s.ndim - 1))
 
 
 class CapsuleLength(Function):
@@ -75,33 +73,30 @@ class CapsuleLength(Function):
 def capsule_lengths(v: Any) -> Tensor:
     """Scores p_j = ‖v_j‖: capsules v (..., K, D) → (..., K)."""
     v = as_tensor(v)
-    if v.ndim < 1:
-        raise ValueError("v must have at least one axis (the capsule dimension)")
+    integer("v.ndim", v.ndim, minimum=1)
     return CapsuleLength.apply(v)
 
 
-def margin_loss(lengths: Any, targets: Any, m_pos: float = 0.9, m_neg: float = 0.1, lam: float = 0.25,
-                reduction: str = "mean") -> Tensor:
-    """L_k = T_k·max(0, m⁺ − p_k)² + λ(1 − T_k)·max(0, p_k − m⁻)² (spec §1, §3).
+@dataclass(frozen=True)
+class Margin:
+    """Settings of the margin loss: Su's are the defaults (λ = 0.25, mean over classes and batch, as his
+    Keras code); Sabour's are λ = 0.5 and the sum over classes and batch (``SABOUR_MARGIN``)."""
 
-    lengths: (B, K) scores p in [0, 1]; targets: class ids (B,) or a 0/1 matrix (B, K) (several
-    present classes per row allowed). ``reduction``: "mean" over classes and batch (Su's Keras code,
-    with λ = 0.25), "sum" over both (Sabour's sum over classes, with λ = 0.5), or "none" → (B, K).
-    """
-    p = as_tensor(lengths)
-    if p.ndim != 2:
-        raise ValueError(f"lengths must be (B, K), got shape {p.shape}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if not 0 <= m_neg < m_pos <= 1:
-        raise ValueError(f"margins must satisfy 0 <= m_neg < m_pos <= 1, got m_neg={m_neg}, m_pos={m_pos}")
-    if not lam >= 0:
-        raise ValueError(f"lam must be >= 0, got {lam!r}")
-    t = _target_matrix(targets, p.shape).astype(p.dtype)
-    loss = t * (m_pos - p).relu() ** 2 + lam * (1.0 - t) * (p - m_neg).relu() ** 2
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
+    m_pos: float = 0.9
+    m_neg: float = 0.1
+    lam: float = 0.25
+    reduction: str = "mean"
+
+    def __post_init__(self) -> None:
+        probability("m_pos", self.m_pos)
+        probability("m_neg", self.m_neg)
+        real("lam", self.lam, minimum=0.0)
+        choice("reduction", self.reduction, REDUCTIONS)
+        if not self.m_neg < self.m_pos:
+            raise ValueError(f"m_neg must be below m_pos, got m_neg={self.m_neg}, m_pos={self.m_pos}")
+
+
+SABOUR_MARGIN = Margin(lam=0.5, reduction="sum")
 
 
 def _target_matrix(targets: Any, shape: tuple[int, int]) -> np.ndarray:
@@ -118,6 +113,24 @@ def _target_matrix(targets: Any, shape: tuple[int, int]) -> np.ndarray:
                      f"got {t.dtype} of shape {t.shape}")
 
 
+def margin_loss(lengths: Any, targets: Any, m_pos: float = Margin.m_pos, m_neg: float = Margin.m_neg,
+                lam: float = Margin.lam, reduction: str = Margin.reduction) -> Tensor:
+    """L_k = T_k·max(0, m⁺ − p_k)² + λ(1 − T_k)·max(0, p_k − m⁻)² (spec §1, §3).
+
+    lengths: (B, K) scores p in [0, 1]; targets: class ids (B,) or a 0/1 matrix (B, K) (several
+    present classes per row allowed). ``reduction``: "mean" over classes and batch (Su's Keras code,
+    with λ = 0.25), "sum" over both (Sabour's sum over classes, with λ = 0.5), or "none" → (B, K).
+    """
+    p = as_tensor(lengths)
+    shape("lengths", p, (None, None))
+    Margin(m_pos, m_neg, lam, reduction)
+    t = _target_matrix(targets, p.shape).astype(p.dtype)
+    loss = t * (m_pos - p).relu() ** 2 + lam * (1.0 - t) * (p - m_neg).relu() ** 2
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
 class CapsuleLayer(Module):
     """u (B, N, d) → v (B, K, D): predictions Û (B, K, N, D) by W, then dynamic routing.
 
@@ -127,27 +140,24 @@ class CapsuleLayer(Module):
     """
 
     def __init__(self, in_dim: int, num_capsules: int = 10, dim: int = 16, *, shared: bool = True,
-                 num_inputs: int | None = None, iterations: int = 3, mode: str = "su2", eps: float = 0.5,
-                 stop_gradient: bool = False, implementation: str = "numba",
+                 num_inputs: int | None = None, iterations: int = DEFAULT_ITERATIONS, mode: str = "su2",
+                 eps: float = 0.5, stop_gradient: bool = False, implementation: str = "numba",
                  rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
         super().__init__()
         self.in_dim = positive_int("in_dim", in_dim)
         self.num_capsules = positive_int("num_capsules", num_capsules)
         self.dim = positive_int("dim", dim)
-        self.shared = bool(shared)
-        self.num_inputs = None if shared else positive_int("num_inputs", num_inputs)
+        self.shared = boolean("shared", shared)
+        self.num_inputs = None if self.shared else positive_int("num_inputs", num_inputs)
         self.iterations = positive_int("iterations", iterations)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-        if not np.isfinite(eps) or eps <= 0:
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
-        self.mode, self.eps, self.stop_gradient, self.implementation = mode, float(eps), bool(stop_gradient), implementation
-        shape = (self.num_capsules, self.dim, self.in_dim)
-        if not shared:
-            shape = (self.num_inputs,) + shape
-        weight = np.empty(shape, floating_dtype("dtype", dtype))
+        self.mode = choice("mode", mode, MODES)
+        self.eps = positive_real("eps", eps)
+        self.stop_gradient = boolean("stop_gradient", stop_gradient)
+        self.implementation = choice("implementation", implementation, IMPLEMENTATIONS)
+        weight_shape = (self.num_capsules, self.dim, self.in_dim)
+        if not self.shared:
+            weight_shape = (self.num_inputs,) + weight_shape
+        weight = np.empty(weight_shape, floating_dtype("dtype", dtype))
         bound = np.sqrt(6.0 / (self.in_dim + self.num_capsules * self.dim))
         self.weight = Parameter(init.uniform_(weight, -bound, bound, generator("rng", rng)))
 
@@ -163,12 +173,9 @@ class CapsuleLayer(Module):
         return u_hat.reshape(n, batch, k, dim).transpose(1, 2, 0, 3)
 
     def forward(self, u: Any) -> Tensor:
+        """Input capsules u (B, N, in_dim), N = num_inputs for full weights → output capsules v (B, K, D)."""
         u = as_tensor(u)
-        if u.ndim != 3 or u.shape[2] != self.in_dim:
-            raise ValueError(f"CapsuleLayer: u must be (B, N, in_dim={self.in_dim}), got shape {u.shape}")
-        if not self.shared and u.shape[1] != self.num_inputs:
-            raise ValueError(f"CapsuleLayer: full weights need N = num_inputs = {self.num_inputs} input "
-                             f"capsules, got {u.shape[1]}")
+        shape("u", u, (None, self.num_inputs, self.in_dim))
         return route(self.predictions(u), self.iterations, mode=self.mode, eps=self.eps,
                      stop_gradient=self.stop_gradient, implementation=self.implementation)
 
@@ -190,7 +197,7 @@ class PrimaryCaps(Module):
         super().__init__()
         self.capsule_channels = positive_int("capsule_channels", capsule_channels)
         self.capsule_dim = positive_int("capsule_dim", capsule_dim)
-        self.eps = float(eps)
+        self.eps = positive_real("eps", eps)
         self.conv = Conv2d(in_channels, self.capsule_channels * self.capsule_dim, kernel_size, stride,
                            rng=rng, dtype=dtype)
 

@@ -1,4 +1,4 @@
-"""The networks of the capsule experiments (spec capsule.md §4, §6) and their training loop.
+"""The networks of the capsule experiments (spec capsule.md §4, §6) and the two-digit test.
 
 * ``SuCapsuleNet``: Su's conv stack, then its C channels at every position read as N = H'·W'
   input capsules of dimension d = C (raw ReLU features, no squash) → shared-weight capsule layer
@@ -12,23 +12,39 @@ Conv stack (valid padding, ReLU): conv3×3 w₀ → conv3×3 w₁ → avgpool 2 
 64-64-128-128; 16-16-32-32 is the small CPU setting. Conv and dense layers are Glorot-uniform with
 zero biases, as in Keras. Every model maps images (B, H, W) or (B, 1, H, W) to scores (B, K) in
 [0, 1] and has ``loss(x, y)``: the margin loss, plus the scaled reconstruction error for Sabour.
+They train with ``scratch.training.fit(model, model.loss, ..., loss_of="inputs")``.
+
+The two-digit test (spec §6): a model trained on single digits scores images of two stacked digits
+of different classes; it is right when its two highest scores are the two classes.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import asdict
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ...autograd import Tensor, as_tensor, no_grad
 from ...autograd import functional as F
+from ...kernels.routing import DEFAULT_ITERATIONS, MODES, route_forward_reference
 from ...nn import Conv2d, Linear, Module, ModuleList, init
-from ...validation import generator
-from ...progress import Progress, check_finite
-from ...kernels.routing import route_forward_reference
-from .layers import CapsuleLayer, PrimaryCaps, capsule_lengths, margin_loss
+from ...validation import choice, generator, int_pair, integer, positive_int, positive_real, real, shape
+from .layers import CapsuleLayer, Margin, PrimaryCaps, capsule_lengths, margin_loss
 
 SU_WIDTHS = (64, 64, 128, 128)
 SMALL_WIDTHS = (16, 16, 32, 32)
+TWO_DIGIT_MODELS = ("cnn", "su2", "su1", "sabour")  # their weights do not depend on the image size
+MODEL_NAMES = TWO_DIGIT_MODELS + ("capsnet",)
+SQUASH_EPS = {"su2": 0.5, "su1": 0.5, "sabour": 1.0, "capsnet": 1.0}  # Su's ε, and Sabour's for his routing
+EVAL_BATCH_SIZE = 250  # images per forward at test time; the activations of 56×28 images at Su's widths fit in ~1 GB
+
+
+class Training(NamedTuple):
+    """Su's training of the two-digit experiment (spec §6): Adam, 30 epochs of batches of 128."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
 
 
 def _images(x: Any) -> Tensor:
@@ -55,9 +71,8 @@ class ConvStack(Module):
     def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, *, rng: np.random.Generator,
                  dtype: np.dtype | type = np.float32):
         super().__init__()
-        if len(widths) != 4:
-            raise ValueError(f"widths must be four channel counts, got {widths!r}")
-        self.widths = tuple(int(w) for w in widths)
+        shape("widths", widths, (4,))
+        self.widths = tuple(positive_int(f"widths[{i}]", w) for i, w in enumerate(widths))
         channels = (1,) + self.widths
         self.conv1, self.conv2, self.conv3, self.conv4 = [
             Conv2d(c_in, c_out, 3, rng=rng, dtype=dtype) for c_in, c_out in zip(channels, channels[1:])]
@@ -70,14 +85,17 @@ class ConvStack(Module):
 
 
 class _MarginModel(Module):
-    """Scores (B, K) in [0, 1] trained with the margin loss of ``margin`` (m_pos, m_neg, lam, reduction)."""
+    """Scores (B, K) in [0, 1] trained with the margin loss of the settings ``margin`` (Su's by default)."""
 
-    def __init__(self, margin: dict[str, Any] | None):
+    def __init__(self, margin: Margin | None):
         super().__init__()
-        self.margin = dict(margin or {})
+        if margin is not None and not isinstance(margin, Margin):
+            raise TypeError(f"margin must be a Margin or None, got {type(margin).__name__}")
+        self.margin = Margin() if margin is None else margin
 
     def loss(self, x: Any, y: np.ndarray) -> Tensor:
-        return margin_loss(self(x), y, **self.margin)
+        """The margin loss of the scores of images x (B, H, W) for class ids y (B,)."""
+        return margin_loss(self(x), y, **asdict(self.margin))
 
 
 class SuCapsuleNet(_MarginModel):
@@ -87,13 +105,14 @@ class SuCapsuleNet(_MarginModel):
     """
 
     def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, num_classes: int = 10, capsule_dim: int = 16,
-                 *, capsule: dict[str, Any] | None = None, margin: dict[str, Any] | None = None,
+                 *, capsule: dict[str, Any] | None = None, margin: Margin | None = None,
                  rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
         super().__init__(margin)
         rng = generator("rng", rng)
         self.features = ConvStack(widths, rng=rng, dtype=dtype)
-        self.capsules = CapsuleLayer(self.features.widths[-1], num_classes, capsule_dim, shared=True,
-                                     rng=rng, dtype=dtype, **(capsule or {}))
+        self.capsules = CapsuleLayer(self.features.widths[-1], positive_int("num_classes", num_classes),
+                                     positive_int("capsule_dim", capsule_dim), shared=True, rng=rng, dtype=dtype,
+                                     **(capsule or {}))
 
     def forward(self, x: Any) -> Tensor:
         h = self.features(_images(x))
@@ -106,13 +125,13 @@ class CNNBaseline(_MarginModel):
     """images → ConvStack → global average pool (B, C) → Dense 128 ReLU → Dense K sigmoid (B, K)."""
 
     def __init__(self, widths: tuple[int, int, int, int] = SU_WIDTHS, num_classes: int = 10, hidden: int = 128,
-                 *, margin: dict[str, Any] | None = None, rng: np.random.Generator | None = None,
+                 *, margin: Margin | None = None, rng: np.random.Generator | None = None,
                  dtype: np.dtype | type = np.float32):
         super().__init__(margin)
         rng = generator("rng", rng)
         self.features = ConvStack(widths, rng=rng, dtype=dtype)
-        self.hidden = Linear(self.features.widths[-1], hidden, rng=rng, dtype=dtype)
-        self.out = Linear(hidden, num_classes, rng=rng, dtype=dtype)
+        self.hidden = Linear(self.features.widths[-1], positive_int("hidden", hidden), rng=rng, dtype=dtype)
+        self.out = Linear(hidden, positive_int("num_classes", num_classes), rng=rng, dtype=dtype)
         _glorot(self.hidden, self.out, rng=rng)
 
     def forward(self, x: Any) -> Tensor:
@@ -132,18 +151,24 @@ class SabourCapsNet(_MarginModel):
     def __init__(self, num_classes: int = 10, conv_channels: int = 256, primary_channels: int = 32,
                  primary_dim: int = 8, capsule_dim: int = 16, image_size: tuple[int, int] = (28, 28),
                  decoder: tuple[int, int] = (512, 1024), recon_weight: float = 0.0005, *,
-                 capsule: dict[str, Any] | None = None, margin: dict[str, Any] | None = None,
+                 capsule: dict[str, Any] | None = None, margin: Margin | None = None,
                  rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32):
         super().__init__(margin)
         rng = generator("rng", rng)
-        self.image_size = tuple(image_size)
+        num_classes = positive_int("num_classes", num_classes)
+        conv_channels = positive_int("conv_channels", conv_channels)
+        primary_channels = positive_int("primary_channels", primary_channels)
+        primary_dim = positive_int("primary_dim", primary_dim)
+        capsule_dim = positive_int("capsule_dim", capsule_dim)
+        self.image_size = int_pair("image_size", image_size, minimum=17)  # a 9×9 conv, then a 9×9 stride-2 one
+        decoder = tuple(positive_int(f"decoder[{i}]", size) for i, size in enumerate(decoder))
+        self.recon_weight = real("recon_weight", recon_weight, minimum=0.0)
         self.conv = Conv2d(1, conv_channels, 9, rng=rng, dtype=dtype)
         self.primary = PrimaryCaps(conv_channels, primary_channels, primary_dim, rng=rng, dtype=dtype)
         grid = [((s - 8) - 9) // 2 + 1 for s in self.image_size]
-        options = {"mode": "sabour", "eps": 1.0, **(capsule or {})}
+        options = {"mode": "sabour", "eps": SQUASH_EPS["capsnet"], **(capsule or {})}
         self.capsules = CapsuleLayer(primary_dim, num_classes, capsule_dim, shared=False,
                                      num_inputs=primary_channels * grid[0] * grid[1], rng=rng, dtype=dtype, **options)
-        self.recon_weight = float(recon_weight)
         sizes = (num_classes * capsule_dim, *decoder, self.image_size[0] * self.image_size[1])
         self.decoder = ModuleList([Linear(a, b, rng=rng, dtype=dtype) for a, b in zip(sizes, sizes[1:])])
 
@@ -166,13 +191,33 @@ class SabourCapsNet(_MarginModel):
         return last(h).sigmoid()
 
     def loss(self, x: Any, y: np.ndarray) -> Tensor:
+        """The margin loss of images x (B, H, W) for class ids y (B,), plus the weighted reconstruction error."""
         v = self.capsule_outputs(x)
-        loss = margin_loss(capsule_lengths(v), y, **self.margin)
+        loss = margin_loss(capsule_lengths(v), y, **asdict(self.margin))
         if self.recon_weight == 0:
             return loss
         target = np.asarray(x, dtype=v.dtype).reshape(len(y), -1)
         error = self.reconstruct(v, np.asarray(y)) - target
         return loss + (error * error).sum() * (self.recon_weight / len(y))
+
+
+def build_model(name: str, widths: tuple[int, int, int, int] = SMALL_WIDTHS, *,
+                iterations: int = DEFAULT_ITERATIONS, eps: float | None = None, stop_gradient: bool = False,
+                margin: Margin | None = None, rng: np.random.Generator | None = None, **capsnet: Any) -> Module:
+    """A model of the experiments by name (``MODEL_NAMES``): "cnn" (CNNBaseline); "su2", "su1", "sabour"
+    (SuCapsuleNet with that routing); "capsnet" (SabourCapsNet, ``capsnet`` holding its size keywords).
+
+    ``eps`` defaults to the model's ``SQUASH_EPS``: 1 (Sabour's squash) for "sabour" and "capsnet", 0.5
+    (Su's) otherwise.
+    """
+    choice("name", name, MODEL_NAMES)
+    if name == "cnn":
+        return CNNBaseline(widths, margin=margin, rng=rng)
+    eps = SQUASH_EPS[name] if eps is None else positive_real("eps", eps)
+    routing = {"iterations": iterations, "eps": eps, "stop_gradient": stop_gradient}
+    if name == "capsnet":
+        return SabourCapsNet(capsule={**routing, "mode": "sabour"}, margin=margin, rng=rng, **capsnet)
+    return SuCapsuleNet(widths, capsule={**routing, "mode": name}, margin=margin, rng=rng)
 
 
 def routing_coefficients(model: SuCapsuleNet, x: np.ndarray) -> np.ndarray:
@@ -185,49 +230,8 @@ def routing_coefficients(model: SuCapsuleNet, x: np.ndarray) -> np.ndarray:
         h = model.features(_images(x))
         batch, channels, height, width = h.shape
         u_hat = layer.predictions(h.reshape(batch, channels, height * width).transpose(0, 2, 1)).data
-    _, (c_tape, _, _) = route_forward_reference(u_hat, layer.iterations, layer.mode, layer.eps)
-    return c_tape[-1].reshape(batch, layer.num_capsules, height, width)
-
-
-# --- training and evaluation ----------------------------------------------------------------------
-
-def predict_scores(model: Module, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
-    """Scores (N, K) of ``model`` on images x (N, H, W), in evaluation mode, without a graph."""
-    model.eval()
-    with no_grad():
-        return np.concatenate([model(x[i:i + batch_size]).data for i in range(0, len(x), batch_size)])
-
-
-def train(model: Module, optimizer, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
-          rng: np.random.Generator, start_epoch: int = 0,
-          on_epoch_end: Callable[[int, float], None] | None = None) -> list[float]:
-    """Minibatch training of ``model.loss`` for epochs start_epoch+1 … epochs; returns each epoch's mean loss.
-
-    Each epoch shuffles with ``rng``. Progress goes to stderr; a NaN or infinite loss raises
-    ``NonFiniteLossError``; ``on_epoch_end(epoch, mean_loss)`` runs after each epoch (evaluation, checkpoints).
-    """
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must hold the same, non-zero number of examples, got {len(x)} and {len(y)}")
-    steps_per_epoch = -(-len(x) // batch_size)
-    progress = Progress(total=(epochs - start_epoch) * steps_per_epoch, unit="img")
-    history, step = [], 0
-    for epoch in range(start_epoch, epochs):
-        model.train()
-        total = 0.0
-        for batch in np.array_split(rng.permutation(len(x)), steps_per_epoch):
-            loss = model.loss(x[batch], y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-            value = check_finite(loss.item(), step + start_epoch * steps_per_epoch)
-            total += value * len(batch)
-            progress.update(step, items=len(batch), epoch=epoch + 1, loss=value)
-        history.append(total / len(x))
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, history[-1])
-    progress.close()
-    return history
+    _, tape = route_forward_reference(u_hat, layer.iterations, MODES[layer.mode], layer.eps)
+    return tape.c[-1].reshape(batch, layer.num_capsules, height, width)
 
 
 def two_digit_pairs(x: np.ndarray, y: np.ndarray, permutations: int = 3,
@@ -240,9 +244,9 @@ def two_digit_pairs(x: np.ndarray, y: np.ndarray, permutations: int = 3,
     """
     if len(x) != len(y) or len(x) < 2:
         raise ValueError(f"x and y must hold the same number (>= 2) of images, got {len(x)} and {len(y)}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(integer("seed", seed, minimum=0))
     images, labels = [], []
-    for _ in range(permutations):
+    for _ in range(positive_int("permutations", permutations)):
         partner = rng.permutation(len(x))
         keep = y != y[partner]
         images.append(np.concatenate([x[keep], x[partner[keep]]], axis=1))
@@ -256,31 +260,11 @@ def two_digit_metrics(scores: np.ndarray, pairs: np.ndarray, threshold: float = 
     ``top2``: the classes of the two highest scores are the pair; ``top2_confident``: also the second
     highest score exceeds ``threshold``.
     """
+    shape("scores", scores, (None, None))
+    shape("pairs", pairs, (len(scores), 2))
+    threshold = real("threshold", threshold)
     order = np.argsort(scores, axis=1)
     top2 = np.sort(order[:, -2:], axis=1)
     hit = np.all(top2 == pairs, axis=1)
     second = np.take_along_axis(scores, order[:, -2:-1], axis=1)[:, 0]
     return {"top2": float(hit.mean()), "top2_confident": float((hit & (second > threshold)).mean())}
-
-
-MODEL_NAMES = ("cnn", "su2", "su1", "sabour", "capsnet")
-
-
-def build_model(name: str, widths: tuple[int, int, int, int] = SMALL_WIDTHS, *, iterations: int = 3,
-                eps: float | None = None, stop_gradient: bool = False, margin: dict[str, Any] | None = None,
-                rng: np.random.Generator | None = None, **capsnet: Any) -> Module:
-    """A model of the experiments by name: "cnn" (CNNBaseline); "su2", "su1", "sabour" (SuCapsuleNet
-    with that routing); "capsnet" (SabourCapsNet, ``capsnet`` holding its size keywords).
-
-    ``eps`` defaults to 1 (Sabour's squash) for "sabour" and "capsnet", and to 0.5 (Su's) otherwise.
-    """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
-    if name == "cnn":
-        return CNNBaseline(widths, margin=margin, rng=rng)
-    if eps is None:
-        eps = 1.0 if name in ("sabour", "capsnet") else 0.5
-    routing = {"iterations": iterations, "eps": eps, "stop_gradient": stop_gradient}
-    if name == "capsnet":
-        return SabourCapsNet(capsule={**routing, "mode": "sabour"}, margin=margin, rng=rng, **capsnet)
-    return SuCapsuleNet(widths, capsule={**routing, "mode": name}, margin=margin, rng=rng)
