@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .validation import boolean
+
 
 def save(path: str | os.PathLike, module: Any = None, optimizer: Any = None, **meta: Any) -> Path:
     """Write ``module``'s and ``optimizer``'s state and the ``meta`` values to ``path`` atomically."""
@@ -50,6 +52,7 @@ def load(path: str | os.PathLike, module: Any = None, optimizer: Any = None, *, 
     Scalars come back as Python numbers or strings, arrays as arrays.
     """
     path = Path(path)
+    strict = boolean("strict", strict)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     with np.load(path, allow_pickle=False) as archive:

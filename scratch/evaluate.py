@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from .datasets.evaluation import Analogies, load_analogies, load_word_pairs
+from .validation import boolean, positive_int
 
 _QUESTION_BATCH = 256
 
@@ -58,8 +59,7 @@ def most_similar(vectors: np.ndarray, words: Sequence[str], word: str, topn: int
     vectors: ``(V, d)``; returns ``[(word, cosine), ...]`` in decreasing similarity.
     """
     vectors = _check_vectors(vectors, words)
-    if not isinstance(topn, (int, np.integer)) or topn < 1:
-        raise ValueError(f"topn must be a positive integer, got {topn!r}")
+    topn = positive_int("topn", topn)
     try:
         query = list(words).index(word)
     except ValueError:
@@ -86,8 +86,8 @@ def analogy_accuracy(vectors: np.ndarray, words: Sequence[str], analogies: Analo
     with no question seen is NaN.
     """
     vectors = _check_vectors(vectors, words)
-    if not isinstance(restrict_vocab, (int, np.integer)) or restrict_vocab < 1:
-        raise ValueError(f"restrict_vocab must be a positive integer, got {restrict_vocab!r}")
+    restrict_vocab = positive_int("restrict_vocab", restrict_vocab)
+    normalize = boolean("normalize", normalize)
     if not isinstance(analogies, Analogies):
         analogies = load_analogies(analogies)
     index = _lowercase_index(words, restrict_vocab)

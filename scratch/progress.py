@@ -16,6 +16,8 @@ import sys
 import time
 from typing import IO
 
+from .validation import integer, real
+
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
@@ -51,7 +53,9 @@ class Progress:
 
     def __init__(self, total: int, unit: str = "items", every: float = 2.0, stream: IO[str] | None = None,
                  label: str = "step"):
-        self.total, self.unit, self.every, self.label = total, unit, every, label
+        self.total = integer("total", total, minimum=0)
+        self.every = real("every", every, minimum=0.0)
+        self.unit, self.label = unit, label
         self.stream = stream if stream is not None else sys.stderr
         self.start = self.last_print = time.perf_counter()
         self.items = 0

@@ -72,3 +72,13 @@ def test_progress_line_and_formatting():
     progress.update(4, items=100, loss=1.0)
     line = stream.getvalue()
     assert line.startswith("step 4/4 (100%) | loss 1.0000 | ") and "tok/s" in line
+
+
+def test_progress_and_load_refuse_bad_arguments_by_name(tmp_path):
+    with pytest.raises(ValueError, match="total must be an integer >= 0, got True"):
+        Progress(total=True)
+    with pytest.raises(ValueError, match="every must be a finite real number, got inf"):
+        Progress(total=10, every=float("inf"))
+    path = checkpoint.save(tmp_path / "c.npz", step=1)
+    with pytest.raises(ValueError, match="strict must be True or False, got 'no'"):
+        checkpoint.load(path, strict="no")

@@ -163,3 +163,13 @@ def test_word_vector_scores_gathers_the_summary(rng):
     analogies = evaluate.analogy_accuracy(vectors, words)
     assert scores["analogy"] == analogies["accuracy"] and scores["analogy_seen"] == analogies["seen"]
     assert scores["simlex999_oov_percent"] == evaluate.word_pair_similarity(vectors, words, "simlex999")["oov_percent"]
+
+
+def test_counts_and_flags_refuse_bools_and_floats_by_name():
+    vectors, words = np.eye(3), ["<unk>", "a", "b"]
+    with pytest.raises(ValueError, match="topn must be a positive integer, got True"):
+        evaluate.most_similar(vectors, words, "a", topn=True)
+    with pytest.raises(ValueError, match="restrict_vocab must be a positive integer, got 1.5"):
+        evaluate.analogy_accuracy(vectors, words, restrict_vocab=1.5)
+    with pytest.raises(ValueError, match="normalize must be True or False, got 'yes'"):
+        evaluate.analogy_accuracy(vectors, words, normalize="yes")

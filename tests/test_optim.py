@@ -296,6 +296,20 @@ def test_zero_grad_and_zero_lr(theta0, grads):
     (lambda p: Adagrad(p, eps=-1.0), "eps"),
     (lambda p: Adagrad(p, initial_accumulator_value=-1.0), "initial_accumulator_value"),
     (lambda p: Adam([]), "params"),
+    # True is an int and inf a float to Python: both are refused
+    (lambda p: SGD(p, lr=True), "lr"),
+    (lambda p: Adam(p, lr=float("inf")), "lr"),
+    (lambda p: AdamW(p, lr=np.float32(np.nan)), "lr"),
+    (lambda p: SGD(p, lr=0.1, momentum=float("inf")), "momentum"),
+    (lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov="yes"), "nesterov"),
+    (lambda p: SGD(p, lr=0.1, weight_decay=float("nan")), "weight_decay"),
+    (lambda p: Adam(p, betas=(True, 0.999)), r"betas\[0\]"),
+    (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas\[1\]"),
+    (lambda p: Adam(p, betas=(0.9, float("nan"))), r"betas\[1\]"),
+    (lambda p: Adam(p, betas=0.9), "betas"),
+    (lambda p: Adam(p, eps=float("inf")), "eps"),
+    (lambda p: Adam(p, sparse="yes"), "sparse"),
+    (lambda p: Adagrad(p, initial_accumulator_value=float("inf")), "initial_accumulator_value"),
 ])
 def test_bad_hyper_parameters_name_the_argument(make, name):
     with pytest.raises(ValueError, match=f"^{name} must be"):
@@ -312,8 +326,10 @@ def test_params_must_be_distinct_tensors_that_require_grad():
 
 def test_lr_set_by_a_schedule_must_be_finite_and_non_negative():
     optimizer = SGD([Parameter(np.zeros(2))], lr=0.1)
-    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="lr must be a finite real number, got inf"):
         optimizer.lr = float("inf")
+    with pytest.raises(ValueError, match=r"lr must be in \[0, inf\), got -0.1"):
+        optimizer.lr = -0.1
 
 
 @pytest.mark.parametrize("optimizer_class, hyper", ALL[:4])
@@ -350,12 +366,18 @@ def test_warmup_cosine_without_warmup_starts_at_peak():
 
 
 def test_warmup_cosine_bad_arguments():
-    with pytest.raises(ValueError, match="warmup must be in"):
+    with pytest.raises(ValueError, match=r"warmup must be an integer in \[0, 10\], got 20"):
         warmup_cosine(0, warmup=20, total=10, peak_lr=0.1)
-    with pytest.raises(ValueError, match="final_lr must be in"):
+    with pytest.raises(ValueError, match=r"final_lr must be in \[0, 0.1\], got 0.2"):
         warmup_cosine(0, warmup=1, total=10, peak_lr=0.1, final_lr=0.2)
-    with pytest.raises(ValueError, match="step must be >= 0"):
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got -1"):
         warmup_cosine(-1, warmup=1, total=10, peak_lr=0.1)
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got True"):
+        warmup_cosine(True, warmup=1, total=10, peak_lr=0.1)
+    with pytest.raises(ValueError, match="total must be a positive integer, got True"):
+        warmup_cosine(0, warmup=0, total=True, peak_lr=0.1)
+    with pytest.raises(ValueError, match="peak_lr must be a finite real number, got inf"):
+        warmup_cosine(0, warmup=1, total=10, peak_lr=float("inf"))
 
 
 def test_linear_decay():
@@ -363,8 +385,12 @@ def test_linear_decay():
     assert linear_decay(50, 100, 0.025, 0.0001) == pytest.approx((0.025 + 0.0001) / 2, rel=RTOL)
     assert linear_decay(100, 100, 0.025, 0.0001) == pytest.approx(0.0001, rel=RTOL)
     assert linear_decay(150, 100, 0.025, 0.0001) == pytest.approx(0.0001, rel=RTOL)
-    with pytest.raises(ValueError, match="total must be > 0"):
+    with pytest.raises(ValueError, match="total must be a positive integer, got 0"):
         linear_decay(0, 0, 0.025, 0.0001)
+    with pytest.raises(ValueError, match="start_lr must be a finite real number, got nan"):
+        linear_decay(0, 10, float("nan"), 0.0001)
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got 1.5"):
+        linear_decay(1.5, 10, 0.025, 0.0001)
 
 
 # ----------------------------------------------------------------------------- clipping
@@ -401,5 +427,7 @@ def test_clip_grad_norm_names_the_non_finite_parameter():
     params = _with_grads([1.0], [2.0, np.nan], [np.inf])
     with pytest.raises(FloatingPointError, match=r"params\[1\] has a non-finite gradient"):
         clip_grad_norm(params, 1.0)
-    with pytest.raises(ValueError, match="max_norm must be > 0"):
+    with pytest.raises(ValueError, match=r"max_norm must be in \(0, inf\), got 0.0"):
         clip_grad_norm(params, 0.0)
+    with pytest.raises(ValueError, match="max_norm must be a finite real number, got inf"):
+        clip_grad_norm(params, float("inf"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validation import integer, positive_int, probability
 from .paths import existing_file
 from .text import load_corpus
 
@@ -54,10 +55,8 @@ def train_val_split(data: np.ndarray, val_fraction: float = 0.05, blocks: int = 
     data: ``(n,)``  ->  train ``(≈(1 - val_fraction)·n,)``, val ``(≈val_fraction·n,)``.
     """
     data = _stream(data)
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
-    if not isinstance(blocks, (int, np.integer)) or not 1 <= blocks <= data.size:
-        raise ValueError(f"blocks must be an integer in [1, {data.size}], got {blocks!r}")
+    val_fraction = probability("val_fraction", val_fraction, allow_zero=False, allow_one=False)
+    blocks = integer("blocks", blocks, minimum=1, maximum=data.size)
     edges = np.linspace(0, data.size, blocks + 1).astype(np.int64)
     cuts = edges[1:] - np.round((edges[1:] - edges[:-1]) * val_fraction).astype(np.int64)
     train = np.concatenate([data[a:c] for a, c in zip(edges[:-1], cuts)])
@@ -69,7 +68,7 @@ def random_batches(data: np.ndarray, batch_size: int, seq_len: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``batch_size`` windows at uniformly random starts: ``x, y`` of shape ``(batch_size, seq_len)`` int64."""
     data = _stream(data)
-    _check_positive(batch_size=batch_size, seq_len=seq_len)
+    batch_size, seq_len = positive_int("batch_size", batch_size), positive_int("seq_len", seq_len)
     if data.size <= seq_len:
         raise ValueError(f"seq_len={seq_len} needs a stream longer than {seq_len}, got {data.size}")
     starts = rng.integers(0, data.size - seq_len, size=batch_size)
@@ -97,8 +96,7 @@ def copy_mix_batches(data: np.ndarray, batch_size: int, seq_len: int, rng: np.ra
 
     data ``(n,)`` int  ->  x, y ``(batch_size, seq_len)`` int64.
     """
-    if not 0 <= copy_fraction <= 1:
-        raise ValueError(f"copy_fraction must be in [0, 1], got {copy_fraction!r}")
+    copy_fraction = probability("copy_fraction", copy_fraction)
     x, y = random_batches(data, batch_size, seq_len, rng)
     copies = int(round(copy_fraction * batch_size))
     if copies == 0:
@@ -132,8 +130,7 @@ def stdlib_source_bytes() -> tuple[np.ndarray, str]:
 def head_tail_split(data: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """The first ``1 − val_fraction`` of a stream for training, the rest for validation (the pilot's split)."""
     data = _stream(data)
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    val_fraction = probability("val_fraction", val_fraction, allow_zero=False, allow_one=False)
     cut = data.size - int(round(data.size * val_fraction))
     return data[:cut], data[cut:]
 
@@ -164,7 +161,7 @@ def sequential_batches(data: np.ndarray, batch_size: int, seq_len: int) -> Itera
     shifted by one along each row.
     """
     data = _stream(data)
-    _check_positive(batch_size=batch_size, seq_len=seq_len)
+    batch_size, seq_len = positive_int("batch_size", batch_size), positive_int("seq_len", seq_len)
     m = (data.size - 1) // batch_size
     if m < 1:
         raise ValueError(f"batch_size={batch_size} needs a stream longer than {batch_size}, got {data.size}")
@@ -179,9 +176,3 @@ def _stream(data: np.ndarray) -> np.ndarray:
     if data.ndim != 1 or not np.issubdtype(data.dtype, np.integer):
         raise ValueError(f"data must be a 1-D integer array, got {data.dtype} {data.shape}")
     return data
-
-
-def _check_positive(**values: int) -> None:
-    for arg, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{arg} must be a positive integer, got {value!r}")

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from ..validation import integer
 from .paths import data_path, existing_file
 
 IMAGE_SETS = {"mnist": "mnist_5k.npz", "fashion": "fashion_mnist.npz"}
@@ -29,9 +30,8 @@ def load_mnist(name: str = "mnist", n_train: int = 4000, n_test: int = 1000, see
     Returns ``x_train (n_train, 28, 28)`` float32 in [0, 1], ``y_train (n_train,)`` int64,
     ``x_test (n_test, 28, 28)`` float32, ``y_test (n_test,)`` int64.
     """
-    for arg, value in (("n_train", n_train), ("n_test", n_test), ("seed", seed)):
-        if not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{arg} must be a non-negative integer, got {value!r}")
+    n_train, n_test = integer("n_train", n_train, minimum=0), integer("n_test", n_test, minimum=0)
+    seed = integer("seed", seed, minimum=0)
     if path is None:
         if name not in IMAGE_SETS:
             raise ValueError(f"unknown image set name {name!r}; expected one of {sorted(IMAGE_SETS)}")

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..validation import boolean, positive_int, positive_real
 from .paths import data_path, existing_file
 
 CORPORA = {
@@ -87,8 +88,7 @@ class Vocab:
     @classmethod
     def from_counts(cls, counts: Mapping[str, int], min_count: int = 5) -> Vocab:
         """Keep the words counted at least ``min_count`` times, by decreasing count, ties alphabetical."""
-        if not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
+        min_count = positive_int("min_count", min_count)
         kept = sorted(((-c, w) for w, c in counts.items() if c >= min_count))
         if not kept:
             top = max(counts.values(), default=0)
@@ -166,8 +166,8 @@ def iter_token_chunks(path: str | os.PathLike, vocab: Vocab, chunk_tokens: int =
     or removed when ``drop_unknown`` (as word2vec.c does, so they take no window position). Lines
     without tokens are skipped.
     """
-    if not isinstance(chunk_tokens, (int, np.integer)) or chunk_tokens < 1:
-        raise ValueError(f"chunk_tokens must be a positive integer, got {chunk_tokens!r}")
+    chunk_tokens = positive_int("chunk_tokens", chunk_tokens)
+    drop_unknown = boolean("drop_unknown", drop_unknown)
     lines: list[np.ndarray] = []
     size = 0
     for line in iter_lines(path):
@@ -207,9 +207,8 @@ def subsample_keep_probs(counts: np.ndarray, threshold: float = 1e-3, total: int
     counts = np.asarray(counts)
     if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer) or (counts.size and counts.min() < 0):
         raise ValueError(f"counts must be a 1-D array of non-negative integers, got {counts.dtype} {counts.shape}")
-    if not threshold > 0:
-        raise ValueError(f"threshold must be positive, got {threshold!r}")
-    total = int(counts.sum()) if total is None else total
+    threshold = positive_real("threshold", threshold)
+    total = int(counts.sum()) if total is None else positive_int("total", total)
     if total < 1:
         raise ValueError(f"total must be a positive token count, got {total!r}")
     ratio = np.divide(threshold * total, counts, out=np.full(counts.shape, np.inf), where=counts > 0)

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..autograd import functional as F
+from ..validation import choice
 from .module import Module
 
 
@@ -21,9 +22,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = choice("approximate", approximate, F.GELU_APPROXIMATIONS)
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return F.gelu(x, approximate=self.approximate)

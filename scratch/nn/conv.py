@@ -9,7 +9,7 @@ from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
 from . import init
 from .module import Module, Parameter
-from ..validation import floating_dtype, generator, int_pair, positive_int
+from ..validation import boolean, floating_dtype, generator, int_pair, positive_int
 
 
 class Conv2d(Module):
@@ -35,7 +35,7 @@ class Conv2d(Module):
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels, *self.kernel_size), dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         self.bias = None
-        if bias:
+        if boolean("bias", bias):
             bound = 1 / math.sqrt(init.fan_in_and_fan_out(self.weight.shape)[0])
             self.bias = Parameter(init.uniform_(np.empty(self.out_channels, dtype), -bound, bound, rng))
 

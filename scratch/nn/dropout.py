@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd import functional as F
 from .module import Module
-from ..validation import generator
+from ..validation import generator, probability
 
 
 class Dropout(Module):
@@ -18,9 +18,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
-            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = probability("p", p, allow_one=False)
         self.rng = generator("rng", rng)
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:

@@ -7,7 +7,7 @@ from ..autograd import functional as F
 from ..autograd import Tensor, where
 from . import init
 from .module import Module, Parameter
-from ..validation import floating_dtype, generator, positive_int
+from ..validation import floating_dtype, generator, integer, positive_int
 
 
 class Embedding(Module):
@@ -24,11 +24,8 @@ class Embedding(Module):
         self.num_embeddings = positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("embedding_dim", embedding_dim)
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
-                    or not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"padding_idx must be an integer in [-{self.num_embeddings}, "
-                                 f"{self.num_embeddings}), got {padding_idx!r}")
-            padding_idx = int(padding_idx) % self.num_embeddings
+            padding_idx = integer("padding_idx", padding_idx, -self.num_embeddings, self.num_embeddings - 1)
+            padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         weight = np.empty((self.num_embeddings, self.embedding_dim), floating_dtype("dtype", dtype))
         init.normal_(weight, 0.0, 1.0, generator("rng", rng))

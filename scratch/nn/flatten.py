@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor, as_tensor
+from ..validation import integer
 from .module import Module
 
 
@@ -14,11 +15,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-        self.start_dim = int(start_dim)
-        self.end_dim = int(end_dim)
+        self.start_dim = integer("start_dim", start_dim)
+        self.end_dim = integer("end_dim", end_dim)
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         x = as_tensor(x)

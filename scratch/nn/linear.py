@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import Tensor, as_tensor
 from . import init
 from .module import Module, Parameter
-from ..validation import floating_dtype, generator, positive_int
+from ..validation import boolean, floating_dtype, generator, positive_int
 
 
 class Linear(Module):
@@ -29,7 +29,7 @@ class Linear(Module):
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         self.bias = None
-        if bias:
+        if boolean("bias", bias):
             bound = 1 / math.sqrt(self.in_features)
             self.bias = Parameter(init.uniform_(np.empty(self.out_features, dtype), -bound, bound, rng))
 

@@ -6,13 +6,7 @@ import numpy as np
 from ..autograd import functional as F
 from ..autograd import Tensor
 from .module import Module, Parameter
-from ..validation import floating_dtype, positive_int
-
-
-def _positive_eps(eps: float) -> float:
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
-    return float(eps)
+from ..validation import boolean, floating_dtype, positive_int, positive_real
 
 
 class LayerNorm(Module):
@@ -26,10 +20,11 @@ class LayerNorm(Module):
                  dtype: np.dtype | type = np.float32):
         super().__init__()
         self.dim = positive_int("dim", dim)
-        self.eps = _positive_eps(eps)
+        self.eps = positive_real("eps", eps)
         dtype = floating_dtype("dtype", dtype)
-        self.weight = Parameter(np.ones(self.dim, dtype)) if elementwise_affine else None
-        self.bias = Parameter(np.zeros(self.dim, dtype)) if elementwise_affine else None
+        affine = boolean("elementwise_affine", elementwise_affine)
+        self.weight = Parameter(np.ones(self.dim, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(self.dim, dtype)) if affine else None
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return F.layer_norm(x, self.weight, self.bias, self.eps)
@@ -48,8 +43,9 @@ class RMSNorm(Module):
                  dtype: np.dtype | type = np.float32):
         super().__init__()
         self.dim = positive_int("dim", dim)
-        self.eps = _positive_eps(eps)
-        self.weight = Parameter(np.ones(self.dim, floating_dtype("dtype", dtype))) if weight else None
+        self.eps = positive_real("eps", eps)
+        dtype = floating_dtype("dtype", dtype)
+        self.weight = Parameter(np.ones(self.dim, dtype)) if boolean("weight", weight) else None
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         return F.rms_norm(x, self.weight, self.eps)

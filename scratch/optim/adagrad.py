@@ -6,7 +6,8 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_argument
+from ..validation import positive_real, real
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -22,11 +23,8 @@ class Adagrad(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, eps: float = 1e-10,
                  initial_accumulator_value: float = 0.0, sparse: bool = False):
         super().__init__(params, lr, sparse=sparse)
-        check_argument(eps > 0, "eps", "> 0", eps)
-        check_argument(initial_accumulator_value >= 0, "initial_accumulator_value", ">= 0",
-                       initial_accumulator_value)
-        self.eps = float(eps)
-        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.eps = positive_real("eps", eps)
+        self.initial_accumulator_value = real("initial_accumulator_value", initial_accumulator_value, minimum=0.0)
 
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         return {"sum": np.full_like(p.data, self.initial_accumulator_value)}

@@ -6,7 +6,8 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_argument, per_row
+from ..validation import positive_real, probability, real
+from .optimizer import Optimizer, per_row
 
 
 class Adam(Optimizer):
@@ -35,15 +36,12 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, sparse: bool = False):
         super().__init__(params, lr, sparse=sparse)
-        check_argument(len(betas) == 2, "betas", "a pair (beta1, beta2)", betas)
-        beta1, beta2 = betas
-        check_argument(0 <= beta1 < 1, "betas[0]", "in [0, 1)", beta1)
-        check_argument(0 <= beta2 < 1, "betas[1]", "in [0, 1)", beta2)
-        check_argument(eps > 0, "eps", "> 0", eps)
-        check_argument(weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
-        self.betas = (float(beta1), float(beta2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (probability("betas[0]", betas[0], allow_one=False),
+                      probability("betas[1]", betas[1], allow_one=False))
+        self.eps = positive_real("eps", eps)
+        self.weight_decay = real("weight_decay", weight_decay, minimum=0.0)
 
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         return {

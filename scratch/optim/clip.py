@@ -7,7 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import check_argument
+from ..validation import positive_real
 
 
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
@@ -19,7 +19,7 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     (The 10⁻⁶ is torch's.) A NaN or infinite norm raises FloatingPointError naming the first
     parameter (its position in ``params``) whose gradient is not finite.
     """
-    check_argument(max_norm > 0, "max_norm", "> 0", max_norm)
+    max_norm = positive_real("max_norm", max_norm)
     grads = [(i, p.grad) for i, p in enumerate(params) if p.grad is not None]
     norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for _, g in grads))
     if not math.isfinite(norm):

@@ -17,18 +17,12 @@ parameter's position in ``params``).
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..autograd import Tensor
-
-
-def check_argument(ok: bool, name: str, expected: str, value: Any) -> None:
-    """Raise ValueError "``name`` must be ``expected``, got ``value``" unless ``ok``."""
-    if not ok:
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+from ..validation import boolean, positive_real, real
 
 
 def touched_rows(grad: np.ndarray) -> np.ndarray:
@@ -47,7 +41,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor], lr: float, *, sparse: bool = False):
         self.params = list(params)
-        check_argument(len(self.params) > 0, "params", "a non-empty iterable of Tensors", self.params)
+        if not self.params:
+            raise ValueError(f"params must be a non-empty iterable of Tensors, got {self.params!r}")
+        sparse = boolean("sparse", sparse)
         seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
@@ -57,9 +53,8 @@ class Optimizer:
             seen.add(id(p))
             if sparse and p.ndim == 0:
                 raise ValueError(f"params[{i}] is a scalar; sparse=True updates rows of the first axis")
-        check_argument(lr > 0, "lr", "> 0", lr)
-        self.lr = lr
-        self.sparse = bool(sparse)
+        self.lr = positive_real("lr", lr)
+        self.sparse = sparse
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
 
     @property
@@ -70,8 +65,7 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         value = float(value)
-        check_argument(math.isfinite(value) and value >= 0, "lr", "a finite number >= 0", value)
-        self._lr = value
+        self._lr = real("lr", value, minimum=0.0)
 
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         """The state arrays of parameter ``p`` before its first step."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import check_argument
+from ..validation import integer, positive_int, positive_real, real
 
 
 def warmup_cosine(step: int, *, warmup: int, total: int, peak_lr: float, final_lr: float = 0.0) -> float:
@@ -19,11 +19,11 @@ def warmup_cosine(step: int, *, warmup: int, total: int, peak_lr: float, final_l
         lr(s) = final_lr + (peak_lr − final_lr) · (1 + cos(π u)) / 2,  u = (s − warmup) / (total − warmup)
         lr(s) = final_lr                                               for s ≥ total
     """
-    check_argument(step >= 0, "step", ">= 0", step)
-    check_argument(0 <= warmup <= total, "warmup", f"in [0, total={total}]", warmup)
-    check_argument(total > 0, "total", "> 0", total)
-    check_argument(peak_lr > 0, "peak_lr", "> 0", peak_lr)
-    check_argument(0 <= final_lr <= peak_lr, "final_lr", f"in [0, peak_lr={peak_lr}]", final_lr)
+    step = integer("step", step, minimum=0)
+    total = positive_int("total", total)
+    warmup = integer("warmup", warmup, minimum=0, maximum=total)
+    peak_lr = positive_real("peak_lr", peak_lr)
+    final_lr = real("final_lr", final_lr, minimum=0.0, maximum=peak_lr)
     if step < warmup:
         return peak_lr * step / warmup
     if step >= total:
@@ -37,8 +37,8 @@ def linear_decay(step: int, total: int, start_lr: float, end_lr: float) -> float
 
         lr(s) = start_lr − (start_lr − end_lr) · min(s / total, 1)
     """
-    check_argument(step >= 0, "step", ">= 0", step)
-    check_argument(total > 0, "total", "> 0", total)
-    check_argument(start_lr > 0, "start_lr", "> 0", start_lr)
-    check_argument(end_lr >= 0, "end_lr", ">= 0", end_lr)
+    step = integer("step", step, minimum=0)
+    total = positive_int("total", total)
+    start_lr = positive_real("start_lr", start_lr)
+    end_lr = real("end_lr", end_lr, minimum=0.0)
     return start_lr - (start_lr - end_lr) * min(step / total, 1.0)

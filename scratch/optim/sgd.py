@@ -6,7 +6,8 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_argument
+from ..validation import boolean, real
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -23,12 +24,11 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
-        check_argument(momentum >= 0, "momentum", ">= 0", momentum)
-        check_argument(weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
-        check_argument(not nesterov or momentum > 0, "momentum", "> 0 when nesterov=True", momentum)
-        self.momentum = float(momentum)
-        self.weight_decay = float(weight_decay)
-        self.nesterov = bool(nesterov)
+        self.momentum = real("momentum", momentum, minimum=0.0)
+        self.weight_decay = real("weight_decay", weight_decay, minimum=0.0)
+        self.nesterov = boolean("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError(f"momentum must be > 0 when nesterov=True, got {momentum!r}")
 
     def init_state(self, p: Tensor) -> dict[str, np.ndarray]:
         return {"momentum_buffer": np.zeros_like(p.data)} if self.momentum else {}

@@ -62,6 +62,43 @@ def test_bad_input_is_named(call, error, pattern):
         call()
 
 
+# True is an int to Python and inf a float: both must be refused where a count or a finite float is expected
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: F.dropout(LOGITS, float("nan")), "p must be a finite real number, got nan"),
+    (lambda: F.dropout(LOGITS, np.float32(np.inf)), r"p must be a finite real number, got (np.float32\()?inf"),
+    (lambda: F.dropout(LOGITS, 0.5, training="yes"), "training must be True or False, got 'yes'"),
+    (lambda: F.conv2d(X4, np.zeros((4, 3, 3, 3)), stride=True), "stride must be an integer >= 1 or a pair"),
+    (lambda: F.conv2d(X4, np.zeros((4, 3, 3, 3)), padding=(0, True)), "padding must be an integer >= 0 or a pair"),
+    (lambda: F.max_pool2d(X4, True), "kernel_size must be an integer >= 1 or a pair"),
+    (lambda: F.avg_pool2d(X4, 2, stride=np.True_), "stride must be an integer >= 1 or a pair"),
+    (lambda: F.layer_norm(LOGITS, eps=float("inf")), "eps must be a finite real number, got inf"),
+    (lambda: F.rms_norm(LOGITS, eps=-1.0), r"eps must be in \[0, inf\), got -1.0"),
+    (lambda: F.softmax(LOGITS, axis=True), "axis must be an integer, got True"),
+    (lambda: F.log_softmax(LOGITS, axis=1.0), "axis must be an integer, got 1.0"),
+    (lambda: F.mse_loss(LOGITS, LOGITS, reduction=True), "reduction must be one of 'mean', 'sum', 'none'; got True"),
+])
+def test_bools_and_non_finite_floats_are_refused_by_name(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: F.cross_entropy(np.zeros((0, 3)), np.zeros(0, np.int64)), "logits"),
+    (lambda: F.nll_loss(np.zeros((0, 3)), np.zeros(0, np.int64)), "log_probs"),
+    (lambda: F.binary_cross_entropy_with_logits(np.zeros((0, 2)), np.zeros((0, 2))), "logits"),
+    (lambda: F.mse_loss(np.zeros(0), np.zeros(0)), "pred"),
+])
+def test_the_mean_loss_of_an_empty_batch_is_an_error_naming_the_input(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} is an empty batch \(shape \(0,"):
+        call()
+
+
+def test_an_empty_batch_sums_to_zero_and_has_no_per_example_losses():
+    empty, targets = np.zeros((0, 3)), np.zeros(0, np.int64)
+    assert F.cross_entropy(empty, targets, reduction="sum").item() == 0.0
+    assert F.cross_entropy(empty, targets, reduction="none").shape == (0,)
+
+
 def test_backward_needs_a_gradient_for_a_non_scalar_output():
     x = scratch.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(RuntimeError, match="grad must be given"):

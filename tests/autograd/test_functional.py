@@ -7,6 +7,7 @@ import scratch
 from scratch import functional as F
 from scratch import gradcheck
 from scratch.autograd.functional import conv as conv_module
+from scratch.validation import int_pair
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu"])
@@ -231,7 +232,7 @@ def test_conv2d_in_chunks_of_images(leaves, monkeypatch, stride, padding):
 
     whole = outputs_and_gradients()
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
-    columns = conv_module.ImageColumns((3, 6 + 2 * padding, 7 + 2 * padding), (3, 2), conv_module._pair(stride, "", 1))
+    columns = conv_module.ImageColumns((3, 6 + 2 * padding, 7 + 2 * padding), (3, 2), int_pair("stride", stride, 1))
     assert len(columns.chunks(4, 8)) == 4
     chunked = outputs_and_gradients()
     np.testing.assert_allclose(chunked[0], expected, rtol=1e-12, atol=1e-12)

@@ -107,3 +107,17 @@ def test_head_tail_split_and_stdlib_corpus():
     assert b"import " in data[:100_000].tobytes()
     with pytest.raises(ValueError, match="val_fraction"):
         head_tail_split(np.arange(10), 0.0)
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda data: random_batches(data, True, 8, np.random.default_rng(0)), "batch_size must be a positive integer, got True"),
+    (lambda data: list(sequential_batches(data, 2, True)), "seq_len must be a positive integer, got True"),
+    (lambda data: train_val_split(data, blocks=True), r"blocks must be an integer in \[1, 100\], got True"),
+    (lambda data: train_val_split(data, val_fraction=float("nan")), "val_fraction must be a finite real number"),
+    (lambda data: head_tail_split(data, val_fraction=1.0), r"val_fraction must be in \(0, 1\), got 1.0"),
+    (lambda data: copy_mix_batches(data, 4, 8, np.random.default_rng(0), float("inf")),
+     "copy_fraction must be a finite real number, got inf"),
+])
+def test_bools_and_non_finite_floats_are_refused_by_name(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call(np.arange(100) % 7)

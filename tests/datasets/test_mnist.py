@@ -49,6 +49,8 @@ def test_bad_arguments_raise_naming_them(tmp_path, monkeypatch):
     for arg in ("n_train", "n_test", "seed"):
         with pytest.raises(ValueError, match=arg):
             load_mnist(**{arg: -1})
+        with pytest.raises(ValueError, match=f"{arg} must be an integer >= 0, got True"):
+            load_mnist(**{arg: True})
     with pytest.raises(ValueError, match="unknown image set name 'emnist'"):
         load_mnist("emnist")
     with pytest.raises(FileNotFoundError, match="digits.npz"):

@@ -128,3 +128,19 @@ def test_bad_inputs_raise_naming_the_file_or_argument(tmp_path, corpus):
     bad_vocab.write_text("the 4\ncat\n")
     with pytest.raises(ValueError, match="vocab.txt, line 2"):
         Vocab.load(bad_vocab)
+
+
+def test_bools_and_non_finite_floats_are_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match="min_count must be a positive integer, got True"):
+        Vocab.from_counts({"a": 3}, min_count=True)
+    vocab = Vocab(["<unk>", "a"], [0, 3])
+    path = tmp_path / "corpus.txt"
+    path.write_text("a a a\n")
+    with pytest.raises(ValueError, match="chunk_tokens must be a positive integer, got True"):
+        next(iter_token_chunks(path, vocab, True))
+    with pytest.raises(ValueError, match="drop_unknown must be True or False, got 1"):
+        next(iter_token_chunks(path, vocab, drop_unknown=1))
+    with pytest.raises(ValueError, match="threshold must be a finite real number, got inf"):
+        subsample_keep_probs(np.array([0, 3]), threshold=float("inf"))
+    with pytest.raises(ValueError, match="total must be a positive integer, got True"):
+        subsample_keep_probs(np.array([0, 3]), total=True)

@@ -5,7 +5,7 @@ the normalisations, convolution and pooling are ``Function``s with a fused backw
 and more stable than differentiating their pieces.
 
 =================  ===========================================================================
-activation         relu, sigmoid, tanh, silu, gelu
+activation         relu, sigmoid, tanh, silu, gelu (GELU_APPROXIMATIONS)
 softmax            softmax, log_softmax, logsumexp
 loss               cross_entropy, nll_loss, binary_cross_entropy_with_logits, mse_loss
 normalization      layer_norm, rms_norm
@@ -16,7 +16,7 @@ attention          dense_attention, attend, attention_scores, causal_mask, relat
                    split_heads, merge_heads, MASKED (the logit of a forbidden slot)
 =================  ===========================================================================
 """
-from .activation import gelu, relu, sigmoid, silu, tanh
+from .activation import GELU_APPROXIMATIONS, gelu, relu, sigmoid, silu, tanh
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .dropout import dropout
 from .embedding import embedding
@@ -27,7 +27,7 @@ from .attention import (MASKED, attend, attention_scores, causal_mask, dense_att
                         relative_positions, split_heads)
 
 __all__ = [
-    "gelu", "relu", "sigmoid", "silu", "tanh", "avg_pool2d", "conv2d", "max_pool2d", "dropout",
+    "GELU_APPROXIMATIONS", "gelu", "relu", "sigmoid", "silu", "tanh", "avg_pool2d", "conv2d", "max_pool2d", "dropout",
     "embedding", "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
     "layer_norm", "rms_norm", "log_softmax", "logsumexp", "softmax", "MASKED", "attend", "attention_scores",
     "causal_mask", "dense_attention", "merge_heads", "relative_positions", "split_heads",

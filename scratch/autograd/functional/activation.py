@@ -5,6 +5,10 @@ from typing import Any
 
 from .. import ops
 from ..tensor import Tensor, as_tensor
+from ...validation import choice
+
+# the exact x Φ(x), and PyTorch's tanh approximation of it
+GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 def relu(x: Any) -> Tensor:
@@ -30,6 +34,4 @@ def silu(x: Any) -> Tensor:
 def gelu(x: Any, approximate: str = "none") -> Tensor:
     """GELU, any shape: y = x Φ(x) with Φ the standard normal CDF (``approximate="none"``), or
     y = x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))) (``approximate="tanh"``), as in PyTorch."""
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-    return ops.Gelu.apply(as_tensor(x), approximate=approximate)
+    return ops.Gelu.apply(as_tensor(x), approximate=choice("approximate", approximate, GELU_APPROXIMATIONS))

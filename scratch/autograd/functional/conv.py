@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from ...validation import int_pair
 
 IntPair = int | tuple[int, int]
 
@@ -214,7 +215,7 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: 
         bias = as_tensor(bias)
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias must have shape {weight.shape[:1]} (one per output channel), got {bias.shape}")
-    stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    stride, padding = int_pair("stride", stride, 1), int_pair("padding", padding, 0)
     _check_fits(weight.shape[2:], x.shape[2:], padding, "weight")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 
@@ -237,19 +238,10 @@ def _pool_arguments(x: Any, kernel_size: IntPair, stride: IntPair | None):
     x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least the two axes (H, W), got shape {x.shape}")
-    kernel = _pair(kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, "stride", 1)
+    kernel = int_pair("kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else int_pair("stride", stride, 1)
     _check_fits(kernel, x.shape[-2:], (0, 0), "kernel_size")
     return x, kernel, stride
-
-
-def _pair(value: IntPair, name: str, minimum: int) -> tuple[int, int]:
-    """An int or an (h, w) pair of ints, each ≥ ``minimum``, as a pair."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-                                 for v in pair):
-        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 def _check_fits(kernel: tuple[int, int], size: tuple[int, int], padding: tuple[int, int], name: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, as_tensor
+from ...validation import boolean, generator, probability
 
 
 def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
@@ -15,12 +16,11 @@ def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | 
     ``rng`` (a fresh unseeded generator when None); the gradient flows through the kept entries,
     scaled by 1/(1 − p) like the forward.
     """
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p < 1:
-        raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
+    p = probability("p", p, allow_one=False)
     x = as_tensor(x)
-    if not training or p == 0:
+    if not boolean("training", training) or p == 0:
         return x
-    rng = np.random.default_rng() if rng is None else rng
+    rng = generator("rng", rng)
     mask = (rng.random(x.shape) >= p).astype(x.dtype)
     mask *= 1 / (1 - p)
     return x * mask

@@ -3,7 +3,8 @@
 Each returns the per-element losses reduced by ``reduction``: "mean" (the default), "sum", or "none"
 (no reduction). A loss that comes out NaN raises ``ValueError`` naming the input that holds NaN or
 infinity: the forms below are stable, so a NaN loss can only come from a non-finite input, and a
-loss is where such values would otherwise vanish into one meaningless number.
+loss is where such values would otherwise vanish into one meaningless number. The mean over an
+empty batch, which has no value, raises ``ValueError`` naming the empty input.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .. import ops
 from ..array_api import check_indices
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from ...validation import choice
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -106,8 +108,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    choice("reduction", reduction, REDUCTIONS)
 
 
 def _class_targets(targets: Any, scores: Tensor, name: str = "logits") -> np.ndarray:
@@ -133,7 +134,11 @@ def _same_shape_operand(value: Any, like: Tensor, name: str, like_name: str) -> 
 
 
 def _reduce(loss: Tensor, reduction: str, **inputs: Tensor) -> Tensor:
-    """Reduce the per-element ``loss``; raise naming the non-finite ``inputs`` if it is NaN."""
+    """Reduce the per-element ``loss``; raise naming the first of ``inputs`` if a mean has no element,
+    and the non-finite ``inputs`` if the result is NaN."""
+    if reduction == "mean" and loss.size == 0:
+        name, first = next(iter(inputs.items()))
+        raise ValueError(f"{name} is an empty batch (shape {first.shape}): its mean loss is undefined")
     out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
     if np.isnan(out.data).any():
         culprits = [name for name, x in inputs.items() if not np.isfinite(x.data).all()]

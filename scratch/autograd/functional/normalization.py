@@ -20,6 +20,7 @@ import numpy as np
 from ..broadcast import unbroadcast
 from ..function import Function
 from ..tensor import Tensor, as_tensor
+from ...validation import real
 
 
 class Normalize(Function):
@@ -57,13 +58,14 @@ def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) 
     """Layer normalisation over the last axis: x (..., D) → (x − mean) / √(var + ε) ⊙ weight + bias,
     var the biased variance; ``weight`` and ``bias`` of shape (D,) or None."""
     x = as_tensor(x)
+    eps = real("eps", eps, minimum=0.0)
     return Normalize.apply(x, _affine(weight, x, "weight"), _affine(bias, x, "bias"), eps=eps, center=True)
 
 
 def rms_norm(x: Any, weight: Any = None, eps: float = 1e-6) -> Tensor:
     """RMS normalisation over the last axis: x (..., D) → x / √(mean x² + ε) ⊙ weight, weight (D,) or None."""
     x = as_tensor(x)
-    return Normalize.apply(x, _affine(weight, x, "weight"), None, eps=eps, center=False)
+    return Normalize.apply(x, _affine(weight, x, "weight"), None, eps=real("eps", eps, minimum=0.0), center=False)
 
 
 def _affine(param: Any, x: Tensor, name: str) -> Tensor | None:

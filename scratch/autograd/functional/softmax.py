@@ -17,6 +17,7 @@ import numpy as np
 from ..function import Function
 from ..ops.reduction import keep_reduced_dims, normalize_axis
 from ..tensor import Tensor, as_tensor
+from ...validation import integer
 
 
 class Softmax(Function):
@@ -76,12 +77,12 @@ class LogSumExp(Function):
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """Probabilities along ``axis``: y_i = exp(x_i − m) / Σ_j exp(x_j − m); y has x's shape."""
-    return Softmax.apply(as_tensor(x), axis=axis)
+    return Softmax.apply(as_tensor(x), axis=integer("axis", axis))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """Log-probabilities along ``axis``: z_i = x_i − logsumexp(x); z has x's shape."""
-    return LogSoftmax.apply(as_tensor(x), axis=axis)
+    return LogSoftmax.apply(as_tensor(x), axis=integer("axis", axis))
 
 
 def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> Tensor:
