@@ -11,6 +11,7 @@ constant-state path at contexts 1k and 16k. Efficiency is stated against a 2048Â
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -20,7 +21,8 @@ import numpy as np  # noqa: E402
 
 from scratch import Tensor  # noqa: E402
 from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops  # noqa: E402
-from scratch.kernels.vq_attention import VQDecoder, quadratic_vq_attention, vq_attention  # noqa: E402
+from scratch.kernels.vq_attention import (DEFAULT_IMPLEMENTATION, IMPLEMENTATIONS, VQDecoder, WindowBias,  # noqa: E402
+                                          quadratic_vq_attention, vq_attention)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--d-v", type=int, default=128)
     p.add_argument("--block", type=int, default=128)
     p.add_argument("--codebook-size", type=int, default=128)
+    p.add_argument("--implementation", choices=IMPLEMENTATIONS, default=DEFAULT_IMPLEMENTATION,
+                   help="the Numba kernel or its NumPy reference")
     p.add_argument("--decode-contexts", type=int, nargs="+", default=[1024, 16384])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="optional file for the table")
@@ -43,8 +47,8 @@ def problem(T, args, rng):
     codes = rng.integers(0, args.codebook_size, (1, T))
     q = rng.standard_normal((1, T, args.d_k), dtype=np.float32) / args.d_k ** 0.25
     v = rng.standard_normal((1, T, args.d_v), dtype=np.float32)
-    bias = tuple(rng.standard_normal(shape, dtype=np.float32) * 0.1
-                 for shape in ((args.d_k,), (args.d_k,), (args.block + 1, args.d_k)))
+    bias = WindowBias(*(rng.standard_normal(shape, dtype=np.float32) * 0.1
+                        for shape in ((args.d_k,), (args.d_k,), (args.block + 1, args.d_k))))
     return q, codebook[codes], v, codes, codebook, bias
 
 
@@ -85,14 +89,11 @@ def decode_time(context, args, rng) -> float:
     decoder = VQDecoder(codebook, bias, batch=1, dim_v=args.d_v)
     for t in range(context):
         decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t])
-    state = (decoder.keys.copy(), decoder.values.copy(), decoder.codes.copy(), decoder.counts.copy(),
-             decoder.means.copy(), decoder.t)
 
     def next_64():
-        decoder.keys, decoder.values, decoder.codes, decoder.counts, decoder.means, decoder.t = (
-            *(x.copy() for x in state[:5]), state[5])
+        state = copy.deepcopy(decoder)
         for t in range(context, context + 64):
-            decoder.step(q[:, t], k[:, t], v[:, t], codes[:, t])
+            state.step(q[:, t], k[:, t], v[:, t], codes[:, t])
     return best_time(next_64, repeat=3, min_seconds=0.2) / 64
 
 
@@ -105,11 +106,11 @@ def main(argv=None) -> None:
              f"B=1, D_k={args.d_k}, D_v={args.d_v}, L=W={args.block}, S={args.codebook_size}, float32; Âµs per token",
              "", "| T | VQ fwd | VQ fwd+bwd | VQ % peak (fwd+bwd) | quadratic fwd | quadratic fwd+bwd "
              "| torch SDPA fwd | torch SDPA fwd+bwd | quadratic / VQ (fwd+bwd) |", "|---" * 9 + "|"]
-    vq_attention(*problem(256, args, rng)[:5], block=args.block)  # compile outside the timings
+    vq_attention(*problem(256, args, rng)[:5], block=args.block, implementation=args.implementation)  # compile
     measured_quadratic = {}
     per_token = {}
     for T in args.lengths:
-        vq_f, vq_fb = timings(vq_attention, T, args, rng)
+        vq_f, vq_fb = timings(vq_attention, T, args, rng, implementation=args.implementation)
         per_token[T] = vq_fb / T
         percent = 100 * 3 * vq_flops_per_token(args) / (vq_fb / T) / 1e9 / peak
         if T <= args.max_quadratic:

@@ -8,6 +8,7 @@ from scratch.autograd import where
 from scratch.autograd.functional import softmax
 from scratch.kernels.vq_attention import (
     VQDecoder,
+    fold_into_cache,
     quadratic_vq_attention,
     relative_bias_matrix,
     vq_attention,
@@ -218,11 +219,13 @@ def test_windowed_bias_attention_at_all_distances(rng):
 
 @pytest.mark.parametrize("change, message", [
     (lambda a: {**a, "k_hat": a["k_hat"][:, :-1]}, "k_hat"),
-    (lambda a: {**a, "v": a["v"][:, :-1]}, "v must be"),
+    (lambda a: {**a, "v": a["v"][:, :-1]}, "v must have shape"),
     (lambda a: {**a, "codes": a["codes"] + 100}, "codes must lie"),
     (lambda a: {**a, "codes": a["codes"].astype(float)}, "codes must be an integer"),
     (lambda a: {**a, "codebook": a["codebook"][:, :-1]}, "codebook"),
     (lambda a: {**a, "block": 0}, "block"),
+    (lambda a: {**a, "block": True}, "block"),
+    (lambda a: {**a, "block": 4.0}, "block"),
     (lambda a: {**a, "block": 2}, "bias range"),
     (lambda a: {**a, "window_bias": a["window_bias"][:2]}, "window_bias"),
     (lambda a: {**a, "q": a["q"].astype(np.float32)}, "float32 or float64 like q"),
@@ -235,3 +238,32 @@ def test_bad_input_is_named(rng, change, message):
             attention(**arguments)
     with pytest.raises(ValueError, match="implementation"):
         vq_attention(q, k, v, codes, codebook, block=4, implementation="cuda")
+
+
+def test_bad_decoder_and_dense_arguments_are_named(rng):
+    q, k, v, codes, codebook, bias = problem(rng, T=4, W=2)
+    for arguments, name in ((dict(batch=True, dim_v=6), "batch"), (dict(batch=2, dim_v=True), "dim_v")):
+        with pytest.raises(ValueError, match=name):
+            VQDecoder(codebook, bias, **arguments)
+    with pytest.raises(ValueError, match="window_bias"):
+        VQDecoder(codebook, bias[:2] + (bias[2][:, :-1],), batch=2, dim_v=6)
+    decoder = VQDecoder(codebook, bias, batch=2, dim_v=6)
+    with pytest.raises(ValueError, match="v must have shape"):
+        decoder.step(q[:, 0], k[:, 0], v[:, 0, :-1], codes[:, 0])
+    with pytest.raises(ValueError, match="visible"):
+        windowed_bias_attention(q, k, v, bias, visible=True)
+
+
+def test_fold_into_cache_keeps_counts_and_means_of_every_key_folded(rng):
+    """Folding keys in three unequal batches gives the count and the mean of all of them per code, written
+    here from their definition; a code no key uses keeps its mean and count (zero)."""
+    S, Dv = 6, 3
+    codes = rng.integers(0, S - 1, 25)
+    values = rng.standard_normal((25, Dv))
+    counts, means = np.zeros(S), np.zeros((S, Dv))
+    for part in (slice(0, 1), slice(1, 11), slice(11, 25)):
+        fold_into_cache(counts, means, codes[part], values[part])
+    for s in range(S):
+        chosen = codes == s
+        assert counts[s] == chosen.sum()
+        np.testing.assert_allclose(means[s], values[chosen].mean(0) if chosen.any() else 0.0, rtol=1e-14, atol=0)
