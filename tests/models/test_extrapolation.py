@@ -1,8 +1,14 @@
-"""The extrapolation experiment's pieces: variant configs, the HWFA window, and the evaluation grid."""
+"""The extrapolation experiment's pieces: variant configs, the HWFA window, the evaluation grid, and
+scripts/reproduce_extrapolation.py end to end."""
+import importlib.util
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from scratch.models.transformer.extrapolation import (
+    INFERENCE_VARIANTS,
     TRAINING_VARIANTS,
     evaluate_extrapolation,
     hwfa_window,
@@ -11,8 +17,10 @@ from scratch.models.transformer.extrapolation import (
     text_chart,
     training_config,
 )
-from scratch.training.lm import evaluate_lm, evaluation_windows
-from scratch.models.transformer import TransformerConfig, TransformerLM
+from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows
+from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "reproduce_extrapolation.py"
 
 
 def test_hwfa_window_is_the_largest_receptive_field_within_alpha_n():
@@ -95,3 +103,95 @@ def test_rerope_on_hwfa_with_a_window_inside_w_equals_full_attention():
     model = TransformerLM(config, rng=np.random.default_rng(0))
     ids = np.random.default_rng(1).integers(0, 256, (2, 40))
     np.testing.assert_allclose(model(ids, rerope=8).data, model(ids).data, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((True, 3), "train_len"), ((0, 3), "train_len"), ((64, True), "layers"), ((64, 0), "layers"),
+    ((64, 3, 0.0), "alpha"), ((64, 3, 1.5), "alpha"), ((64, 3, np.nan), "alpha"), ((64, 3, True), "alpha"),
+])
+def test_hwfa_window_rejects_bad_values(args, match):
+    with pytest.raises(ValueError, match=match):
+        hwfa_window(*args)
+
+
+def test_variant_functions_reject_bad_values():
+    base = TransformerConfig(train_len=16)
+    with pytest.raises(ValueError, match="variant"):
+        training_config(base, True)
+    with pytest.raises(TypeError, match="base"):
+        training_config({"train_len": 16}, "rope")
+    with pytest.raises(TypeError, match="config"):
+        inference_variants({"train_len": 16})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lengths=[8, True]), "lengths"), (dict(lengths=[0]), "lengths"), (dict(lengths=[8.0]), "lengths"),
+    (dict(windows=True), "windows"), (dict(windows=0), "windows"), (dict(seed=True), "seed"),
+    (dict(seed=-1), "seed"),
+])
+def test_evaluate_extrapolation_rejects_bad_values(kwargs, match):
+    model = TransformerLM(TransformerConfig(dim=16, layers=1, heads=2, ffn_dim=16, train_len=8))
+    val = np.random.default_rng(1).integers(0, 256, 500).astype(np.int64)
+    arguments = {"lengths": [8], "windows": 2, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        evaluate_extrapolation(model, val, **arguments)
+    with pytest.raises(TypeError, match="model"):
+        evaluate_extrapolation(lambda ids: ids, val, [8], 2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lo=np.nan), "lo"), (dict(hi=np.inf), "hi"), (dict(lo=True), "lo"), (dict(width=True), "width"),
+    (dict(width=0), "width"), (dict(lo=2.0, hi=1.0), "hi > lo"),
+])
+def test_text_chart_rejects_bad_values(kwargs, match):
+    arguments = {"lo": 0.0, "hi": 1.0, "width": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        text_chart({"a": [0.5]}, ["T"], **arguments)
+
+
+def test_inference_variants_are_named_in_the_table_order():
+    every = inference_variants(TransformerConfig(train_len=16, position="rope"))
+    assert tuple(every) == INFERENCE_VARIANTS
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("reproduce_extrapolation", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_flags_come_from_the_configs_and_variant_table(capsys):
+    script = _load_script()
+    args = script.parse_args([])
+    assert args.variants == list(TRAINING_VARIANTS) and args.base == TransformerConfig()
+    for name in ("dim", "layers", "heads", "ffn_dim", "norm", "prenorm", "activation", "sandwich_scale"):
+        assert getattr(args, name) == getattr(TransformerConfig(), name)
+    for name in ("seq_len", "lr", "final_lr", "warmup", "clip", "weight_decay", "copy_fraction"):
+        assert getattr(args, name) == getattr(TrainConfig(), name)
+    assert (args.batch_size, args.steps) == (script.EXPERIMENT_RUN["batch_size"], script.EXPERIMENT_RUN["steps"])
+    assert script.parse_args(["--norm", CONFIG_CHOICES["norm"][-1]]).base.norm == CONFIG_CHOICES["norm"][-1]
+    with pytest.raises(SystemExit):
+        script.parse_args(["--variants", "t5"])
+    with pytest.raises(SystemExit):
+        script.parse_args(["--dim", "0"])
+    assert "dim must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(["--help"])
+    assert exit_info.value.code == 0 and "--no-prenorm" in capsys.readouterr().out
+
+
+def test_script_trains_tabulates_and_reuses_its_runs(tmp_path, capsys):
+    script = _load_script()
+    argv = ["--variants", "rope", "alibi", "--seeds", "0", "--steps", "2", "--dim", "8", "--heads", "2", "--layers",
+            "1", "--ffn-dim", "8", "--seq-len", "8", "--batch-size", "2", "--warmup", "1", "--eval-windows", "2",
+            "--multiples", "1", "2", "--out", str(tmp_path)]
+    assert script.main(argv) == 0
+    table = (tmp_path / "table.md").read_text()
+    assert "| rope | rerope |" in table and "| alibi | window |" in table and "T=16" in table
+    first = json.loads((tmp_path / "rope_seed0.json").read_text())
+    assert first["settings"]["dim"] == 8 and first["settings"]["prenorm"] is True
+    assert script.main(argv) == 0
+    assert json.loads((tmp_path / "rope_seed0.json").read_text()) == first
+    with pytest.raises(ValueError, match="other settings"):
+        script.main([*argv, "--no-prenorm"])

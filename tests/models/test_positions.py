@@ -224,3 +224,65 @@ def test_alibi_slopes_and_clipped_log_n():
     np.testing.assert_allclose(pos.alibi_slopes(4), [1 / 4, 1 / 16, 1 / 64, 1 / 256])
     c = pos.clipped_log_n(256, 16)
     assert c[:16].tolist() == [1.0] * 16 and c[255] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: pos.frequencies(True), ValueError, "dim"), (lambda: pos.frequencies(7), ValueError, "dim must be even"),
+    (lambda: pos.frequencies(0), ValueError, "dim"), (lambda: pos.frequencies(8, base=0), ValueError, "base"),
+    (lambda: pos.frequencies(8, base=np.inf), ValueError, "base"),
+    (lambda: pos.sinusoidal_table(True, 8), ValueError, "seq_len"),
+    (lambda: pos.sinusoidal_table(-1, 8), ValueError, "seq_len"),
+    (lambda: pos.rope(np.zeros((3, 4)), np.arange(2)), ValueError, "positions"),
+    (lambda: pos.rope(np.zeros((3, 4)), np.arange(3), base=True), ValueError, "base"),
+    (lambda: pos.rope_angles(np.zeros((2, 2)), 4), ValueError, "positions"),
+    (lambda: pos.xpos_scales(True, 8), ValueError, "seq_len"), (lambda: pos.xpos_scales(4, True), ValueError, "dim"),
+    (lambda: pos.xpos_scales(4, 8, scale_base=0), ValueError, "scale_base"),
+    (lambda: pos.alibi_slopes(True), ValueError, "heads"), (lambda: pos.alibi_slopes(0), ValueError, "heads"),
+    (lambda: pos.alibi_bias(2, True), ValueError, "window"), (lambda: pos.alibi_bias(2, 2.0), ValueError, "window"),
+    (lambda: pos.kerple_bias(np.zeros(2), np.zeros(2), True, "log"), ValueError, "window"),
+    (lambda: pos.kerple_bias(np.zeros(2), np.zeros(3), 4, "log"), ValueError, "b must have shape"),
+    (lambda: pos.kerple_bias(np.zeros((2, 1)), np.zeros((2, 1)), 4, "log"), ValueError, "a must have shape"),
+    (lambda: pos.kerple_bias(np.zeros(2), np.zeros(2), 4, True), ValueError, "form"),
+    (lambda: pos.sandwich_bias(True, 4, 8), ValueError, "heads"),
+    (lambda: pos.sandwich_bias(2, True, 8), ValueError, "window"),
+    (lambda: pos.sandwich_bias(2, 4, True), ValueError, "dim"),
+    (lambda: pos.sandwich_bias(2, 4, 8, scale=np.inf), ValueError, "scale"),
+    (lambda: pos.clipped_log_n(True, 16), ValueError, "seq_len"),
+    (lambda: pos.clipped_log_n(8, 1), ValueError, "train_len"),
+    (lambda: pos.clipped_log_n(8, True), ValueError, "train_len"),
+])
+def test_position_functions_reject_bad_values(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(window=True), "window"), (dict(window=0), "window"), (dict(window=2.5), "window"),
+    (dict(leaky_k=0.5), "leaky_k"), (dict(leaky_k=np.inf), "leaky_k"), (dict(leaky_k=True), "leaky_k"),
+    (dict(scale=np.nan), "scale"), (dict(scale=True), "scale"),
+])
+def test_rerope_functions_reject_bad_values(kwargs, match):
+    rng = np.random.default_rng(7)
+    q, k = rng.standard_normal((2, 1, 1, 6, 4))
+    args = {"window": 3, **kwargs}
+    window = args.pop("window")
+    with pytest.raises(ValueError, match=match):
+        pos.rerope_scores(q, k, window, **args)
+    with pytest.raises(ValueError, match=match):
+        pos.rerope_query_scores(q[0, 0, 4], k[0, 0, :5], 4, window, **args)
+
+
+def test_rerope_functions_reject_bad_shapes_and_positions():
+    rng = np.random.default_rng(8)
+    q, k = rng.standard_normal((2, 1, 1, 6, 4))
+    with pytest.raises(ValueError, match="k must have shape"):
+        pos.rerope_scores(q, k[..., :5, :], 3)
+    with pytest.raises(ValueError, match="q must have shape"):
+        pos.rerope_scores(q[0, 0], k[0, 0], 3)
+    with pytest.raises(ValueError, match="head size D"):
+        pos.rerope_scores(q[..., :0], k[..., :0], 3)
+    with pytest.raises(ValueError, match="k must have shape"):
+        pos.rerope_query_scores(q[0, 0, 4], k[0, 0, :5, :3], 4, 3)
+    for i in (True, -1, 2.0):
+        with pytest.raises(ValueError, match="i must be"):
+            pos.rerope_query_scores(q[0, 0, 4], k[0, 0, :5], i, 3)

@@ -27,53 +27,63 @@ w = T); ReRoPE needs two score matrices and uses the dense path of ``attention``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ... import nn
+from ... import nn, validation
 from ...autograd import Tensor
 from ...autograd import functional as F
+from ...autograd.functional.attention import attend, causal_mask, merge_heads, split_heads
 from ...kernels.window_attention import log_n_factors, window_attention
 from . import positions as pos
-from ...autograd.functional.attention import attention_scores, attend, causal_mask, merge_heads, split_heads
 
 POSITIONS = ("nope", "sinusoidal", "rope", "xpos", "alibi", "kerple_power", "kerple_log", "sandwich")
 ROTARY = ("rope", "xpos")
-NORMS = ("rms", "layer")
-ACTIVATIONS = ("gelu", "silu")
+KERPLE_FORMS = {"kerple_power": pos.KERPLE_POWER, "kerple_log": pos.KERPLE_LOG}
+NORM_LAYERS = {"rms": nn.RMSNorm, "layer": nn.LayerNorm}
+NORMS = tuple(NORM_LAYERS)
+ACTIVATION_FUNCTIONS = {"gelu": F.gelu, "silu": F.silu}
+ACTIVATIONS = tuple(ACTIVATION_FUNCTIONS)
+CONFIG_CHOICES = {"norm": NORMS, "activation": ACTIVATIONS, "position": POSITIONS}
 
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Sizes and options of ``TransformerLM`` (see the module docstring)."""
+    """Sizes and options of ``TransformerLM`` (see the module docstring).
 
-    vocab_size: int = 256
+    vocab_size, dim (d), layers (L), heads (H), ffn_dim, train_len (N): positive integers, d = H·D with
+    an even head size D;  norm, activation, position: one of ``CONFIG_CHOICES[name]``;  prenorm,
+    log_n: booleans;  hwfa_window: a positive integer or None;  sandwich_scale: λ, a finite real.
+    A field's ``metadata["help"]`` is the help of its command-line flag (``scratch.cli``).
+    """
+
+    vocab_size: int = field(default=256, metadata={"help": "V, token ids 0..V−1 (≥ 256 for bytes)"})
     dim: int = 64
     layers: int = 3
     heads: int = 4
     ffn_dim: int = 256
     norm: str = "rms"
-    prenorm: bool = True
+    prenorm: bool = field(default=True, metadata={"help": "pre-norm blocks (otherwise post-norm)"})
     activation: str = "gelu"
     position: str = "rope"
-    train_len: int = 64
-    log_n: bool = False
-    hwfa_window: int | None = None
-    sandwich_scale: float = 1.0
+    train_len: int = field(default=64, metadata={"help": "N, the training length (log-n factor, HWFA)"})
+    log_n: bool = field(default=False, metadata={"help": "train with the log-n factor log(visible keys)/log N"})
+    hwfa_window: int | None = field(default=None, metadata={
+        "help": "HWFA: window of every layer but the last (which is full, NoPE, log-n)"})
+    sandwich_scale: float = field(default=1.0, metadata={"help": "λ of the Sandwich bias"})
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "dim", "layers", "heads", "ffn_dim", "train_len"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name, allowed in (("norm", NORMS), ("activation", ACTIVATIONS), ("position", POSITIONS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            validation.positive_int(name, getattr(self, name))
+        for name, allowed in CONFIG_CHOICES.items():
+            validation.choice(name, getattr(self, name), allowed)
+        validation.boolean("prenorm", self.prenorm)
+        validation.boolean("log_n", self.log_n)
+        validation.optional_positive_int("hwfa_window", self.hwfa_window)
+        validation.real("sandwich_scale", self.sandwich_scale)
         if self.dim % self.heads or (self.dim // self.heads) % 2:
             raise ValueError(f"dim={self.dim} must split into heads={self.heads} heads of an even size")
-        if self.hwfa_window is not None and not (isinstance(self.hwfa_window, int) and self.hwfa_window >= 1):
-            raise ValueError(f"hwfa_window must be a positive integer or None, got {self.hwfa_window!r}")
         if (self.log_n or self.hwfa_window is not None) and self.train_len < 2:
             raise ValueError(f"log-n scaling needs train_len ≥ 2, got {self.train_len}")
 
@@ -81,36 +91,41 @@ class TransformerConfig:
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention: x (B, T, d) → (B, T, d), one position scheme per layer.
 
-    ``window`` is this layer's own window (HWFA's window layers; None = full), ``log_n`` the N of
-    its trained log-n factor (or None).
+    ``position`` is one of ``POSITIONS``, ``window`` this layer's own window (HWFA's window layers;
+    None = full), ``log_n`` the N > 1 of its trained log-n factor (or None).
     """
 
     def __init__(self, config: TransformerConfig, position: str, *, window: int | None = None,
-                 log_n: int | None = None, rng: np.random.Generator, dtype=np.float32):
+                 log_n: float | None = None, rng: np.random.Generator, dtype=np.float32):
         super().__init__()
+        check_config("config", config)
         self.heads, self.head_dim = config.heads, config.dim // config.heads
-        self.position, self.window, self.log_n = position, window, log_n
+        self.position = validation.choice("position", position, POSITIONS)
+        self.window = validation.optional_positive_int("window", window)
+        self.log_n = None if log_n is None else validation.real("log_n", log_n, minimum=1.0, open_below=True)
         self.train_len, self.sandwich_scale = config.train_len, config.sandwich_scale
         self.qkv = nn.Linear(config.dim, 3 * config.dim, bias=False, rng=rng, dtype=dtype)
         self.out = nn.Linear(config.dim, config.dim, bias=False, rng=rng, dtype=dtype)
-        if position.startswith("kerple"):
+        if position in KERPLE_FORMS:
             # r1 = softplus(a) = 1 and r2 = 1 at the start (2·sigmoid(0) for the power form, softplus(b) for log)
             self.kerple_a = nn.Parameter(np.full(config.heads, math.log(math.e - 1), dtype))
-            self.kerple_b = nn.Parameter(np.full(config.heads, 0.0 if position == "kerple_power"
+            self.kerple_b = nn.Parameter(np.full(config.heads, 0.0 if KERPLE_FORMS[position] == pos.KERPLE_POWER
                                                  else math.log(math.e - 1), dtype))
 
     def distance_bias(self, window: int, dtype) -> Tensor | np.ndarray | None:
         """β_h(δ) for δ = 0..window−1 (H, window), or None for the schemes without one."""
         if self.position == "alibi":
             return pos.alibi_bias(self.heads, window).astype(dtype)
-        if self.position.startswith("kerple"):
-            return pos.kerple_bias(self.kerple_a, self.kerple_b, window, self.position.split("_")[1])
+        if self.position in KERPLE_FORMS:
+            return pos.kerple_bias(self.kerple_a, self.kerple_b, window, KERPLE_FORMS[self.position])
         if self.position == "sandwich":
             return pos.sandwich_bias(self.heads, window, self.head_dim, self.sandwich_scale).astype(dtype)
         return None
 
     def forward(self, x: Tensor, *, window: int | None = None, log_n_clip: bool = False,
                 rerope: int | None = None, leaky_k: float | None = None) -> Tensor:
+        """x (B, T, d) → (B, T, d); the keywords are the inference variants of ``TransformerLM.forward``
+        (checked there)."""
         seq_len = x.shape[1]
         q, k, v = (split_heads(part, self.heads) for part in _thirds(self.qkv(x)))
         if log_n_clip:
@@ -143,9 +158,13 @@ def _thirds(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 class Block(nn.Module):
     """One Transformer layer: attention and MLP, each with a residual and a norm (pre or post)."""
 
-    def __init__(self, config: TransformerConfig, attention: CausalSelfAttention, *, rng, dtype):
+    def __init__(self, config: TransformerConfig, attention: CausalSelfAttention, *, rng: np.random.Generator,
+                 dtype=np.float32):
         super().__init__()
-        norm = nn.RMSNorm if config.norm == "rms" else nn.LayerNorm
+        check_config("config", config)
+        if not isinstance(attention, CausalSelfAttention):
+            raise TypeError(f"attention must be a CausalSelfAttention, got {type(attention).__name__}")
+        norm = NORM_LAYERS[config.norm]
         self.prenorm, self.activation = config.prenorm, config.activation
         self.attention = attention
         self.norm1, self.norm2 = norm(config.dim, dtype=dtype), norm(config.dim, dtype=dtype)
@@ -153,10 +172,11 @@ class Block(nn.Module):
         self.down = nn.Linear(config.ffn_dim, config.dim, bias=False, rng=rng, dtype=dtype)
 
     def mlp(self, x: Tensor) -> Tensor:
-        h = self.up(x)
-        return self.down(F.gelu(h) if self.activation == "gelu" else F.silu(h))
+        """W₂ φ(W₁ x): (B, T, d) → (B, T, d)."""
+        return self.down(ACTIVATION_FUNCTIONS[self.activation](self.up(x)))
 
     def forward(self, x: Tensor, **inference) -> Tensor:
+        """x (B, T, d) → (B, T, d); ``inference`` goes to the attention layer."""
         if self.prenorm:
             x = x + self.attention(self.norm1(x), **inference)
             return x + self.mlp(self.norm2(x))
@@ -169,7 +189,9 @@ class TransformerLM(nn.Module):
 
     def __init__(self, config: TransformerConfig, *, rng: np.random.Generator | None = None, dtype=np.float32):
         super().__init__()
-        rng = np.random.default_rng(0) if rng is None else rng
+        check_config("config", config)
+        rng = np.random.default_rng(0) if rng is None else validation.generator("rng", rng)
+        dtype = validation.floating_dtype("dtype", dtype)
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.dim, rng=rng, dtype=dtype)
         self.embedding.weight.data *= 1 / math.sqrt(config.dim)
@@ -186,21 +208,23 @@ class TransformerLM(nn.Module):
                                                 log_n=_log_n(config, config.log_n), rng=rng, dtype=dtype)
             blocks.append(Block(config, attention, rng=rng, dtype=dtype))
         self.blocks = nn.ModuleList(blocks)
-        norm = nn.RMSNorm if config.norm == "rms" else nn.LayerNorm
-        self.final_norm = norm(config.dim, dtype=dtype) if config.prenorm else None
+        self.final_norm = NORM_LAYERS[config.norm](config.dim, dtype=dtype) if config.prenorm else None
 
     def forward(self, ids: Tensor | np.ndarray, *, window: int | None = None, log_n_clip: bool = False,
                 rerope: int | None = None, leaky_k: float | None = None) -> Tensor:
-        """Logits (B, T, V) for ids (B, T); the keywords select the inference variants."""
+        """Logits (B, T, V) for integer ids (B, T) in [0, V), T ≥ 1; the keywords select the inference
+        variants: window (a positive integer or None), log_n_clip (a boolean), rerope (ReRoPE's w, a
+        positive integer or None, RoPE models only) and leaky_k (Leaky ReRoPE's k ≥ 1, with rerope)."""
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
-        if ids.ndim != 2:
-            raise ValueError(f"ids must have shape (B, T), got {ids.shape}")
-        for name, value in (("window", window), ("rerope", rerope)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                      or value < 1):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-        if leaky_k is not None and (rerope is None or not leaky_k >= 1):
-            raise ValueError(f"leaky_k needs rerope and must be ≥ 1, got {leaky_k!r}")
+        validation.shape("ids", ids, (None, None))
+        validation.positive_int("ids.shape[1], the length T,", ids.shape[1])
+        window = validation.optional_positive_int("window", window)
+        log_n_clip = validation.boolean("log_n_clip", log_n_clip)
+        rerope = validation.optional_positive_int("rerope", rerope)
+        if leaky_k is not None:
+            if rerope is None:
+                raise ValueError(f"leaky_k needs rerope, got leaky_k={leaky_k!r} and rerope=None")
+            leaky_k = validation.real("leaky_k", leaky_k, minimum=1.0)
         if rerope is not None and not any(b.attention.position in ROTARY for b in self.blocks):
             raise ValueError(f"rerope applies to RoPE models, this one uses position={self.config.position!r}")
         x = self.embedding(ids) * math.sqrt(self.config.dim)
@@ -215,3 +239,9 @@ class TransformerLM(nn.Module):
 
 def _log_n(config: TransformerConfig, enabled: bool) -> int | None:
     return config.train_len if enabled else None
+
+
+def check_config(name: str, config: TransformerConfig) -> None:
+    """TypeError naming ``name`` unless ``config`` is a TransformerConfig (which checked its fields)."""
+    if not isinstance(config, TransformerConfig):
+        raise TypeError(f"{name} must be a TransformerConfig, got {type(config).__name__}")
