@@ -28,58 +28,55 @@ from pathlib import Path
 import numpy as np
 
 from scratch import checkpoint
+from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.lm import lm_corpus_split
-from scratch.models.transformer.extrapolation import (TRAINING_VARIANTS, evaluate_extrapolation, inference_variants,
-                                          seed_summary, text_chart, training_config)
+from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
+from scratch.models.transformer.extrapolation import (INFERENCE_VARIANTS, TRAINING_VARIANTS, evaluate_extrapolation,
+                                                      inference_variants, seed_summary, text_chart, training_config)
 from scratch.training.lm import TrainConfig, train_lm
-from scratch.models.transformer import TransformerConfig, TransformerLM
 
-DEFAULT_VARIANTS = ["rope", "rope_log_n", "alibi", "kerple_log", "kerple_power", "sandwich", "xpos", "hwfa", "nope",
-                    "sinusoidal"]
-SETTINGS = ("corpus", "dim", "layers", "heads", "ffn_dim", "norm", "postnorm", "activation", "seq_len", "batch_size",
-            "steps", "lr", "final_lr", "warmup", "clip", "weight_decay", "copy_fraction", "eval_windows", "multiples")
+# the training variant sets these; the data is bytes; train_len is --seq-len; seeds are --seeds
+VARIANT_FIELDS = ("position", "log_n", "hwfa_window")
+MODEL_SKIP = (*VARIANT_FIELDS, "vocab_size", "train_len")
+TRAIN_SKIP = ("seed", "checkpoint_every")
+# 10 variants × 2 seeds in about an hour on 2 cores; TrainConfig's own defaults are the longer library setting
+EXPERIMENT_RUN = {"batch_size": 16, "steps": 800}
+TRAIN_HELP = {"seq_len": "training length N (also the model's train_len)",
+              "copy_fraction": "share of each training batch made of copy rows (the copy-rich mix)"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(TRAINING_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(TRAINING_VARIANTS), choices=list(TRAINING_VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--seed", type=int, default=None, help="shorthand for --seeds SEED")
     parser.add_argument("--corpus", default=None,
                         help="'stdlib' (the spec's pilot corpus) or a text file (default: the shipped English corpus)")
-    parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--ffn-dim", type=int, default=256)
-    parser.add_argument("--norm", choices=["rms", "layer"], default="rms")
-    parser.add_argument("--postnorm", action="store_true", help="post-norm blocks (default pre-norm)")
-    parser.add_argument("--activation", choices=["gelu", "silu"], default="gelu")
-    parser.add_argument("--seq-len", type=int, default=64, help="training length N")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--final-lr", type=float, default=3e-4)
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--clip", type=float, default=1.0)
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--copy-fraction", type=float, default=0.0,
-                        help="share of each training batch made of copy rows (the copy-rich mix)")
+    model = add_config_arguments(parser.add_argument_group("model (TransformerConfig)"), TransformerConfig,
+                                 skip=MODEL_SKIP, choices=CONFIG_CHOICES)
+    training = add_config_arguments(parser.add_argument_group("training (TrainConfig)"), TrainConfig, skip=TRAIN_SKIP,
+                                    defaults=EXPERIMENT_RUN, help_texts=TRAIN_HELP)
     parser.add_argument("--multiples", nargs="+", type=int, default=[1, 2, 4, 8], help="test lengths as multiples of N")
     parser.add_argument("--eval-windows", type=int, default=48)
     parser.add_argument("--out", type=Path, default=Path("runs/extrapolation"))
     args = parser.parse_args(argv)
     if args.seed is not None:
         args.seeds = [args.seed]
+    # what makes a cached run reusable: a run made with other values is refused
+    args.settings = ["corpus", *model, *training, "eval_windows", "multiples"]
+    try:
+        args.base = config_from_arguments(TransformerConfig, args, train_len=args.seq_len)
+        for seed in args.seeds:
+            config_from_arguments(TrainConfig, args, seed=seed)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
 def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, val: np.ndarray) -> dict:
     """Train (or reuse) one variant and seed and evaluate it; the result is cached as JSON under --out."""
-    settings = {name: getattr(args, name) for name in SETTINGS}
-    base = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
-                             norm=args.norm, prenorm=not args.postnorm, activation=args.activation,
-                             train_len=args.seq_len)
-    config = training_config(base, variant)
+    settings = {name: getattr(args, name) for name in args.settings}
+    config = training_config(args.base, variant)
     result_path = args.out / f"{variant}_seed{seed}.json"
     if result_path.exists():
         result = json.loads(result_path.read_text())
@@ -89,9 +86,7 @@ def run(args: argparse.Namespace, variant: str, seed: int, train: np.ndarray, va
         result["results"] = {name: cells for name, cells in result["results"].items() if name in applicable}
         return result
     model = TransformerLM(config, rng=np.random.default_rng(seed))
-    train_config = TrainConfig(seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
-                               final_lr=args.final_lr, warmup=args.warmup, clip=args.clip,
-                               weight_decay=args.weight_decay, seed=seed, copy_fraction=args.copy_fraction)
+    train_config = config_from_arguments(TrainConfig, args, seed=seed)
     path = args.out / f"{variant}_seed{seed}.npz"
     done = path.exists() and checkpoint.load(path)["step"] >= args.steps
     print(f"[{variant} seed {seed}] {config}", file=sys.stderr)
@@ -151,12 +146,12 @@ def plot(runs: list[dict], lengths: list[int], path: Path) -> bool:
     fig, axes = plt.subplots(1, 3, figsize=(16, 5))
     # one colour per training variant, one line style and marker per inference variant
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(dict.fromkeys(r["variant"] for r in runs))}
-    styles = {"full": ("-", "o"), "window": ("--", "s"), "log_n_clip": (":", "v"), "rerope": ("-.", "^"),
-              "rerope+log_n_clip": ((0, (3, 1, 1, 1)), "D"), "leaky_rerope": ((0, (1, 1)), "x")}
+    styles = dict(zip(INFERENCE_VARIANTS, (("-", "o"), ("--", "s"), (":", "v"), ("-.", "^"), ((0, (3, 1, 1, 1)), "D"),
+                                           ((0, (1, 1)), "x"))))
     for ax, (metric, name) in zip(axes, (("accuracy", "next-byte accuracy"), ("bits", "loss (bits/byte)"),
                                          ("copy_accuracy", "copy accuracy (second half of u‖u)"))):
         for (variant, inference), per_length in seed_summary(runs, metric).items():
-            line, marker = styles.get(inference, ("-", "o"))
+            line, marker = styles[inference]
             ax.plot(lengths, [per_length[t][0] for t in lengths], linestyle=line, marker=marker,
                     color=colours[variant], label=f"{variant} / {inference}")
         ax.set_xscale("log", base=2)

@@ -5,10 +5,11 @@
     python scripts/train_lm.py --hwfa-window 24 --copy-fraction 0.5     # HWFA on the copy-rich mix
     python scripts/train_lm.py --out runs/lm --resume --steps 1200      # continue a run to 1200 steps
 
-Every option of ``TransformerConfig`` and ``TrainConfig`` is a flag (``--seq-len`` is both the
-training length N of the data and the model's ``train_len``). Progress (loss, bits/byte, tokens/s,
-ETA) goes to stderr; the checkpoint (``--out``/checkpoint.npz, atomic, every ``--checkpoint-every``
-steps) allows ``--resume``. The summary — held-out accuracy and bits/byte at N and 4N with full
+Every field of ``TransformerConfig`` and ``TrainConfig`` is a flag of the same name, with the same
+default and choices (``--seq-len`` is both the training length N of the data and the model's
+``train_len``; steps, batch size and warm-up default to a quick run). Progress (loss, bits/byte,
+tokens/s, ETA) goes to stderr; the checkpoint (``--out``/checkpoint.npz, atomic, every
+``--checkpoint-every`` steps) allows ``--resume``. The summary — held-out accuracy and bits/byte at N and 4N with full
 attention and with the window W = N, and a sample continuing ``--prompt`` — goes to stdout and to
 ``--out``/summary.json.
 """
@@ -21,43 +22,27 @@ from pathlib import Path
 
 import numpy as np
 
+from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.lm import lm_corpus_split
+from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
 from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
-from scratch.models.transformer import ACTIVATIONS, NORMS, POSITIONS, TransformerConfig, TransformerLM
+
+# a run of a minute or two on 2 cores; TrainConfig's own defaults are the longer library setting
+QUICK_RUN = {"batch_size": 16, "steps": 600, "warmup": 60}
+TRAIN_HELP = {"seq_len": "training length N (also the model's train_len)",
+              "copy_fraction": "share of each batch made of copy rows s‖s‖… (the copy-rich mix)"}
+BYTES = 256
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TransformerConfig, TrainConfig]:
+    """The flags, and the model and training configurations they make (a bad value exits with its message)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=None,
                    help="'stdlib' (the spec's pilot corpus) or a text file (default: the shipped English corpus)")
-    model = p.add_argument_group("model (TransformerConfig)")
-    model.add_argument("--vocab-size", type=int, default=256, help="≥ 256 for byte data")
-    model.add_argument("--dim", type=int, default=64)
-    model.add_argument("--layers", type=int, default=3)
-    model.add_argument("--heads", type=int, default=4)
-    model.add_argument("--ffn-dim", type=int, default=256)
-    model.add_argument("--norm", choices=NORMS, default="rms")
-    model.add_argument("--postnorm", action="store_true", help="post-norm blocks (default pre-norm)")
-    model.add_argument("--activation", choices=ACTIVATIONS, default="gelu")
-    model.add_argument("--position", choices=POSITIONS, default="rope")
-    model.add_argument("--log-n", action="store_true", help="train with the log-n factor log(visible keys)/log N")
-    model.add_argument("--hwfa-window", type=int, default=None,
-                       help="HWFA: window of every layer but the last (which is full, NoPE, log-n)")
-    model.add_argument("--sandwich-scale", type=float, default=1.0, help="λ of the Sandwich bias")
-    train = p.add_argument_group("training (TrainConfig)")
-    train.add_argument("--seq-len", type=int, default=64, help="training length N")
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--steps", type=int, default=600)
-    train.add_argument("--lr", type=float, default=3e-3)
-    train.add_argument("--final-lr", type=float, default=3e-4)
-    train.add_argument("--warmup", type=int, default=60)
-    train.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.99))
-    train.add_argument("--weight-decay", type=float, default=0.0)
-    train.add_argument("--clip", type=float, default=1.0)
-    train.add_argument("--copy-fraction", type=float, default=0.0,
-                       help="share of each batch made of copy rows s‖s‖… (the copy-rich mix)")
-    train.add_argument("--checkpoint-every", type=int, default=200)
-    train.add_argument("--seed", type=int, default=0)
+    add_config_arguments(p.add_argument_group("model (TransformerConfig)"), TransformerConfig, skip=["train_len"],
+                         choices=CONFIG_CHOICES)
+    add_config_arguments(p.add_argument_group("training (TrainConfig)"), TrainConfig, defaults=QUICK_RUN,
+                         help_texts=TRAIN_HELP)
     p.add_argument("--eval-windows", type=int, default=32, help="held-out windows per evaluation length")
     p.add_argument("--prompt", default="The ")
     p.add_argument("--sample-length", type=int, default=200)
@@ -65,23 +50,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/lm"))
     p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
     args = p.parse_args(argv)
-    if args.vocab_size < 256:
-        p.error(f"--vocab-size must be ≥ 256 for byte data, got {args.vocab_size}")
-    return args
+    if args.vocab_size < BYTES:
+        p.error(f"--vocab-size must be ≥ {BYTES} for byte data, got {args.vocab_size}")
+    try:
+        config = config_from_arguments(TransformerConfig, args, train_len=args.seq_len)
+        train_config = config_from_arguments(TrainConfig, args)
+    except ValueError as error:
+        p.error(str(error))
+    return args, config, train_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args, config, train_config = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     train, val, corpus = lm_corpus_split(args.corpus)
-    config = TransformerConfig(vocab_size=args.vocab_size, dim=args.dim, layers=args.layers, heads=args.heads,
-                               ffn_dim=args.ffn_dim, norm=args.norm, prenorm=not args.postnorm,
-                               activation=args.activation, position=args.position, train_len=args.seq_len,
-                               log_n=args.log_n, hwfa_window=args.hwfa_window, sandwich_scale=args.sandwich_scale)
-    train_config = TrainConfig(seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps, lr=args.lr,
-                               final_lr=args.final_lr, warmup=args.warmup, betas=tuple(args.betas),
-                               weight_decay=args.weight_decay, clip=args.clip, seed=args.seed,
-                               checkpoint_every=args.checkpoint_every, copy_fraction=args.copy_fraction)
     model = TransformerLM(config, rng=np.random.default_rng(args.seed))
     print(f"{corpus}\n{config}\n{train_config}\n{model.num_parameters():,} parameters", file=sys.stderr)
     losses = train_lm(model, train, train_config, checkpoint_path=args.out / "checkpoint.npz", resume=args.resume)
