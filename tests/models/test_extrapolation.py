@@ -47,6 +47,8 @@ def test_training_config_applies_each_variant():
 def test_inference_variants_depend_on_the_position_encoding():
     rope = inference_variants(TransformerConfig(train_len=16, position="rope"))
     assert rope["window"] == {"window": 16} and rope["rerope"] == {"rerope": 8}
+    assert rope["leaky_rerope"] == {"rerope": 8, "leaky_k": 16.0} and rope["log_n_clip"] == {"log_n_clip": True}
+    assert rope["rerope+log_n_clip"] == {"rerope": 8, "log_n_clip": True} and rope["full"] == {}
     assert set(rope) == {"full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope"}
     assert set(inference_variants(TransformerConfig(train_len=16, position="alibi"))) == {"full", "window"}
     hwfa = TransformerConfig(train_len=16, position="rope", hwfa_window=6)
