@@ -29,7 +29,8 @@ treated as constants in all but the last iteration, so only gÛ_ji = c^{R−1}_i
 
 Two implementations compute the same forward, tape (c^t, s^t, o^t) and backward: a NumPy reference
 written for reading, which the tests treat as the definition, and a Numba kernel with ``prange``
-over the batch (float64 accumulation, each sample independent, hence deterministic).
+over the batch (float64 accumulation, each sample independent, hence deterministic). Both take the
+same arguments, the mode as its code in ``MODES`` (``MODE_SABOUR``, ``MODE_SU1``, ``MODE_SU2``).
 """
 from __future__ import annotations
 

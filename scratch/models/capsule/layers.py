@@ -12,7 +12,7 @@ of a 28×28 image runs unchanged on the 176 of a 56×28 one.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,7 +123,7 @@ def margin_loss(lengths: Any, targets: Any, m_pos: float = Margin.m_pos, m_neg: 
     """
     p = as_tensor(lengths)
     shape("lengths", p, (None, None))
-    Margin(m_pos, m_neg, lam, reduction)
+    Margin(m_pos, m_neg, lam, reduction)  # the settings are checked where they are defined
     t = _target_matrix(targets, p.shape).astype(p.dtype)
     loss = t * (m_pos - p).relu() ** 2 + lam * (1.0 - t) * (p - m_neg).relu() ** 2
     if reduction == "mean":
