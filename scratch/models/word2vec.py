@@ -9,8 +9,8 @@ masked). Skip-gram: one example per (context c, centre t) with h = E[c].
 
 Loss (§1.2): the target and K = ``negative`` sampled ids, scored against the output table W (W ≡ E,
 b ≡ 0 when ``shared``), softmax cross-entropy with the target in slot 0 — see
-``scratch.kernels.sampled_softmax`` for the equations. ``loss`` picks one of three presets, each of
-whose parts can be overridden:
+``scratch.kernels.sampled_softmax.loss`` for the equations. ``loss`` picks one of three presets,
+each of whose parts can be overridden:
 
 =====================  ===========  ===========  =====  ==============  ==================
 loss                   objective    sampler      log-Q  accidental hits  negatives

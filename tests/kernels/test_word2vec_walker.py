@@ -178,7 +178,8 @@ def test_kept_examples_and_words_counted_by_training(rng, sg):
     _, examples, words, kept = k.train_chunk(ids, offsets, E, None, None, config, keep, sampler,
                                              k.Objective(k.LOSS_SOFTMAX, False, np.zeros(V1)), alpha=(0.01, 0.01),
                                              progress=0, total_words=1e9, seed=6, chunk_index=3)
-    expected, expected_kept = walk(lines, sg=sg, shrink=1, subsampling=k.SUBSAMPLE_CENTRE, pad=0, keep=keep, seed=6, chunk_index=3)
+    expected, expected_kept = walk(lines, sg=sg, shrink=1, subsampling=k.SUBSAMPLE_CENTRE, pad=0, keep=keep, seed=6,
+                                   chunk_index=3)
     assert (examples, words, kept) == (len(expected), ids.size, expected_kept)
 
 

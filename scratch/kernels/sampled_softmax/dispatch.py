@@ -38,6 +38,7 @@ def part_seeds(seed: int, chunk_index: int, parts: int) -> np.ndarray:
 def _train_parts_parallel(ids, offsets, bounds, seeds, config, keep, sampler, tables, objective, schedule, lazy,
                           progress, results):
     """Hogwild: the parts run concurrently and update the shared tables without locks (intended races)."""
+    # Built inline: returned by a jitted helper, the tuple fails Numba's parfor lowering (NameError: Trace).
     no_trace = Trace(np.empty((0, 0), np.int64), np.empty((0, 0), np.int64), np.empty(0))
     chunk_words = float(offsets[-1])
     for p in prange(seeds.shape[0]):
