@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch import checkpoint
+from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
 from scratch.models.capsule import (EVAL_BATCH_SIZE, SMALL_WIDTHS, SU_WIDTHS, TWO_DIGIT_MODELS, Training, build_model,
@@ -35,7 +36,6 @@ PAIRS = inspect.signature(two_digit_pairs).parameters
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    training = Training()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(TWO_DIGIT_MODELS), choices=TWO_DIGIT_MODELS,
@@ -52,11 +52,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--widths", nargs=4, type=int, default=list(SMALL_WIDTHS),
                    help=f"conv widths (Su: {' '.join(map(str, SU_WIDTHS))})")
     p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="routing iterations r")
-    p.add_argument("--epochs", type=int, default=training.epochs)
-    p.add_argument("--batch-size", type=int, default=training.batch_size)
-    p.add_argument("--lr", type=float, default=training.lr, help="Adam learning rate")
+    add_config_arguments(p, Training)
     p.add_argument("--out", default="runs/capsule_two_digit", help="directory for run files, table and figure")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.training = config_from_arguments(Training, args)
+    except ValueError as error:
+        p.error(str(error))
+    return args
 
 
 def run_one(args, name: str, seed: int, data, pairs, run_dir: Path) -> dict:
@@ -67,11 +70,11 @@ def run_one(args, name: str, seed: int, data, pairs, run_dir: Path) -> dict:
     x_train, y_train, x_test, y_test = data
     rng = np.random.default_rng(seed)
     model = build_model(name, tuple(args.widths), iterations=args.iterations, rng=rng)
-    optimizer = Adam(model.parameters(), lr=args.lr)
+    optimizer = Adam(model.parameters(), lr=args.training.lr)
     print(f"training {name}, seed {seed}", file=sys.stderr)
     start = time.perf_counter()
-    history = fit(model, model.loss, optimizer, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                  rng=rng, loss_of="inputs", even_batches=True)
+    history = fit(model, model.loss, optimizer, x_train, y_train, epochs=args.training.epochs,
+                  batch_size=args.training.batch_size, rng=rng, loss_of="inputs", even_batches=True)
     seconds = time.perf_counter() - start
     result = {"model": name, "seed": seed, "single": accuracy(model, x_test, y_test, EVAL_BATCH_SIZE),
               **two_digit_metrics(predict(model, pairs[0], EVAL_BATCH_SIZE), pairs[1]),
@@ -152,7 +155,7 @@ def main(argv=None) -> None:
     table = summary_table(results, args.models)
     (out / "results.md").write_text(table + "\n")
     print(f"{args.dataset}: {len(data[0])} train / {len(data[2])} test images, {len(pairs[0])} two-digit pairs, "
-          f"widths {'-'.join(map(str, args.widths))}, {args.epochs} epochs, seeds {args.seeds} "
+          f"widths {'-'.join(map(str, args.widths))}, {args.training.epochs} epochs, seeds {args.seeds} "
           "(mean ± population std over seeds, then each seed), in %:")
     print(table)
     figure = save_figure(args, pairs, out, args.seeds[0])

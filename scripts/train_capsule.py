@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from scratch import checkpoint
+from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
-from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SABOUR_MARGIN, SCALAR_REDUCTIONS, SMALL_WIDTHS,
-                                    SQUASH_EPS, SU_WIDTHS, TWO_DIGIT_MODELS, Margin, SabourCapsNet, Training,
-                                    build_model, two_digit_metrics, two_digit_pairs)
+from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SCALAR_REDUCTIONS, SMALL_WIDTHS, SQUASH_EPS,
+                                    SU_WIDTHS, TWO_DIGIT_MODELS, Margin, SabourCapsNet, Training, build_model,
+                                    two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
 from scratch.training import accuracy, fit, predict
 
@@ -34,7 +35,6 @@ PAIRS = inspect.signature(two_digit_pairs).parameters
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    margin, training = Margin(), Training()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="su2", choices=MODEL_NAMES)
@@ -43,12 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="routing iterations r")
     p.add_argument("--eps", type=float, default=None, help=f"squash ε (default by model: {SQUASH_EPS})")
     p.add_argument("--stop-gradient", action="store_true", help="detach predictions in the inner routing iterations")
-    p.add_argument("--m-pos", type=float, default=margin.m_pos)
-    p.add_argument("--m-neg", type=float, default=margin.m_neg)
-    p.add_argument("--lam", type=float, default=margin.lam,
-                   help=f"λ of the margin loss (Su {margin.lam} {margin.reduction}, Sabour {SABOUR_MARGIN.lam} "
-                        f"{SABOUR_MARGIN.reduction})")
-    p.add_argument("--reduction", default=margin.reduction, choices=SCALAR_REDUCTIONS)
+    add_config_arguments(p, Margin, choices={"reduction": SCALAR_REDUCTIONS})
     p.add_argument("--conv-channels", type=int, default=CAPSNET["conv_channels"].default,
                    help="capsnet: channels of the 9×9 conv")
     p.add_argument("--primary-channels", type=int, default=CAPSNET["primary_channels"].default,
@@ -68,13 +63,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--permutations", type=int, default=PAIRS["permutations"].default,
                    help="permutations building the two-digit test set")
     p.add_argument("--pair-seed", type=int, default=PAIRS["seed"].default)
-    p.add_argument("--epochs", type=int, default=training.epochs)
-    p.add_argument("--batch-size", type=int, default=training.batch_size)
-    p.add_argument("--lr", type=float, default=training.lr, help="Adam learning rate")
+    add_config_arguments(p, Training)
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batch order")
     p.add_argument("--out", default="runs/capsule", help="directory for the checkpoint and results")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.margin, args.training = config_from_arguments(Margin, args), config_from_arguments(Training, args)
+    except ValueError as error:
+        p.error(str(error))
+    return args
 
 
 def main(argv=None) -> None:
@@ -83,7 +81,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     x_train, y_train, x_test, y_test = load_mnist(args.dataset, args.n_train, args.n_test, args.data_seed)
     rng = np.random.default_rng(args.seed)
-    margin = Margin(args.m_pos, args.m_neg, args.lam, args.reduction)
+    margin, training = args.margin, args.training
     capsnet = {}
     if args.model == "capsnet":
         capsnet = {"conv_channels": args.conv_channels, "primary_channels": args.primary_channels,
@@ -91,7 +89,7 @@ def main(argv=None) -> None:
                    "decoder": tuple(args.decoder), "recon_weight": args.recon_weight}
     model = build_model(args.model, tuple(args.widths), iterations=args.iterations, eps=args.eps,
                         stop_gradient=args.stop_gradient, margin=margin, rng=rng, **capsnet)
-    optimizer = Adam(model.parameters(), lr=args.lr)
+    optimizer = Adam(model.parameters(), lr=training.lr)
     path = out / "checkpoint.npz"
     start_epoch = 0
     if args.resume:
@@ -106,9 +104,9 @@ def main(argv=None) -> None:
         checkpoint.save(path, model, optimizer, epoch=epoch, rng_state=json.dumps(rng.bit_generator.state),
                         model_name=args.model)
 
-    fit(model, model.loss, optimizer, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, rng=rng,
-        loss_of="inputs", even_batches=True, start_epoch=start_epoch, on_epoch_end=on_epoch_end)
-    results = {"model": args.model, "seed": args.seed, "epochs": args.epochs,
+    fit(model, model.loss, optimizer, x_train, y_train, epochs=training.epochs, batch_size=training.batch_size,
+        rng=rng, loss_of="inputs", even_batches=True, start_epoch=start_epoch, on_epoch_end=on_epoch_end)
+    results = {"model": args.model, "seed": args.seed, "epochs": training.epochs,
                "single": accuracy(model, x_test, y_test, EVAL_BATCH_SIZE)}
     if args.model in TWO_DIGIT_MODELS:
         images, pairs = two_digit_pairs(x_test, y_test, args.permutations, args.pair_seed)

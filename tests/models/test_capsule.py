@@ -6,8 +6,8 @@ import pytest
 
 from scratch import gradcheck, tensor
 from scratch.models.capsule import (
-    SMALL_WIDTHS, SU_WIDTHS, CapsuleLayer, CNNBaseline, Margin, PrimaryCaps, SabourCapsNet, SuCapsuleNet, build_model,
-    capsule_lengths, margin_loss, routing_coefficients, squash, two_digit_metrics, two_digit_pairs,
+    SMALL_WIDTHS, SU_WIDTHS, CapsuleLayer, CNNBaseline, Margin, PrimaryCaps, SabourCapsNet, SuCapsuleNet, Training,
+    build_model, capsule_lengths, margin_loss, routing_coefficients, squash, two_digit_metrics, two_digit_pairs,
 )
 from scratch.optim import Adam
 from scratch.training import fit, predict
@@ -187,6 +187,9 @@ def test_capsule_layer_rejects_bad_settings(bad, match):
     (lambda: build_model(True), "name"),
     (lambda: Margin(lam=True), "lam"),
     (lambda: Margin(reduction="max"), "reduction"),
+    (lambda: Training(epochs=True), "epochs"),
+    (lambda: Training(batch_size=0), "batch_size"),
+    (lambda: Training(lr=float("inf")), "lr"),
     (lambda: two_digit_pairs(np.zeros((4, 2, 2)), np.arange(4), permutations=True), "permutations"),
     (lambda: two_digit_pairs(np.zeros((4, 2, 2)), np.arange(4), seed=-1), "seed"),
     (lambda: two_digit_metrics(np.zeros((3, 4)), np.zeros((2, 2), int)), "pairs"),

@@ -12,7 +12,7 @@ of a 28×28 image runs unchanged on the 176 of a 56×28 one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,10 +82,10 @@ class Margin:
     """Settings of the margin loss: Su's are the defaults (λ = 0.25, mean over classes and batch, as his
     Keras code); Sabour's are λ = 0.5 and the sum over classes and batch (``SABOUR_MARGIN``)."""
 
-    m_pos: float = 0.9
-    m_neg: float = 0.1
-    lam: float = 0.25
-    reduction: str = "mean"
+    m_pos: float = field(default=0.9, metadata={"help": "m⁺: a present class is penalised below it"})
+    m_neg: float = field(default=0.1, metadata={"help": "m⁻: an absent class is penalised above it"})
+    lam: float = field(default=0.25, metadata={"help": "λ, the weight of the absent classes (Sabour 0.5)"})
+    reduction: str = field(default="mean", metadata={"help": "over classes and batch (Sabour: sum)"})
 
     def __post_init__(self) -> None:
         probability("m_pos", self.m_pos)

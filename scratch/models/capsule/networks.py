@@ -19,8 +19,8 @@ of different classes; it is right when its two highest scores are the two classe
 """
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,12 +39,18 @@ SQUASH_EPS = {"su2": 0.5, "su1": 0.5, "sabour": 1.0, "capsnet": 1.0}  # Su's ε,
 EVAL_BATCH_SIZE = 250  # images per forward at test time; the activations of 56×28 images at Su's widths fit in ~1 GB
 
 
-class Training(NamedTuple):
+@dataclass(frozen=True)
+class Training:
     """Su's training of the two-digit experiment (spec §6): Adam, 30 epochs of batches of 128."""
 
     epochs: int = 30
     batch_size: int = 128
-    lr: float = 1e-3
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+
+    def __post_init__(self) -> None:
+        positive_int("epochs", self.epochs)
+        positive_int("batch_size", self.batch_size)
+        positive_real("lr", self.lr)
 
 
 def _images(x: Any) -> Tensor:
