@@ -110,7 +110,8 @@ def test_head_tail_split_and_stdlib_corpus():
 
 
 @pytest.mark.parametrize("call, pattern", [
-    (lambda data: random_batches(data, True, 8, np.random.default_rng(0)), "batch_size must be a positive integer, got True"),
+    (lambda data: random_batches(data, True, 8, np.random.default_rng(0)),
+     "batch_size must be a positive integer, got True"),
     (lambda data: list(sequential_batches(data, 2, True)), "seq_len must be a positive integer, got True"),
     (lambda data: train_val_split(data, blocks=True), r"blocks must be an integer in \[1, 100\], got True"),
     (lambda data: train_val_split(data, val_fraction=float("nan")), "val_fraction must be a finite real number"),
