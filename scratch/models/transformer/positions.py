@@ -65,7 +65,7 @@ class Rotate(Function):
     """Rotate the pairs (x_{2t}, x_{2t+1}) of x (..., T, D) by the angles (T, D/2); backward rotates back."""
 
     @staticmethod
-    def forward(ctx, x, angles):
+    def forward(ctx, x, *, angles):
         ctx.angles = angles
         return _rotate(x, angles)
 
@@ -75,6 +75,7 @@ class Rotate(Function):
 
 
 def _rotate(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(x_{2t}, x_{2t+1}) → (x_{2t} cos a_t − x_{2t+1} sin a_t, x_{2t} sin a_t + x_{2t+1} cos a_t) per row."""
     cos, sin = np.cos(angles).astype(x.dtype), np.sin(angles).astype(x.dtype)
     even, odd = x[..., 0::2], x[..., 1::2]
     out = np.empty_like(x)
