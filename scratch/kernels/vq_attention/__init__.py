@@ -29,7 +29,7 @@ from .dense import relative_bias_matrix, windowed_bias_attention
 from .kernel import blockwise_backward_numba, blockwise_forward_numba
 from .reference import ForwardTape, blockwise_backward_reference, blockwise_forward_reference
 
-__all__ = ["DEFAULT_IMPLEMENTATION", "IMPLEMENTATIONS", "ForwardTape", "VQAttention", "VQDecoder", "WindowBias", "blockwise_backward_numba",
-           "blockwise_backward_reference", "blockwise_forward_numba", "blockwise_forward_reference", "cache_logits",
-           "fold_into_cache", "quadratic_vq_attention", "relative_bias_matrix", "vq_attention",
-           "windowed_bias_attention"]
+__all__ = ["DEFAULT_IMPLEMENTATION", "IMPLEMENTATIONS", "ForwardTape", "VQAttention", "VQDecoder", "WindowBias",
+           "blockwise_backward_numba", "blockwise_backward_reference", "blockwise_forward_numba",
+           "blockwise_forward_reference", "cache_logits", "fold_into_cache", "quadratic_vq_attention",
+           "relative_bias_matrix", "vq_attention", "windowed_bias_attention"]
