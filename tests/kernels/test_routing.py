@@ -281,6 +281,7 @@ def test_kernels_run_without_jit():
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=root)
 
 
+@pytest.mark.torch
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
 class TestAgainstTorch:
     """The routing written directly in torch (``scratch.bench.torch_capsule``, autograd through every

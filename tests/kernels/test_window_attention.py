@@ -132,6 +132,7 @@ def test_float32_keeps_dtype_and_matches_float64():
     np.testing.assert_allclose(o32.data, window_attention(q, k, v, 50).data, atol=1e-5)
 
 
+@pytest.mark.torch
 def test_torch_sdpa_with_the_same_mask():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
