@@ -19,9 +19,24 @@ import os
 import sys
 
 
+DEFAULT_THREADS = 1
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def pin_threads(argv: list[str]) -> int:
+    """Pin BLAS and Numba to the ``--threads`` of ``argv`` before NumPy and Numba load (they read the
+    environment once); the benchmark scripts call it first. Returns the thread count."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    threads = early.parse_known_args(argv)[0].threads
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    return threads
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="BLAS / torch threads")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
@@ -52,10 +67,8 @@ def main(argv=None) -> int:
         return run_section(argv[0], argv[1:])
     if argv and argv[0] == "engine":
         argv = argv[1:]
+    pin_threads(argv)
     args = parse_args(argv)
-    # Thread pools read these when NumPy / Numba first load, so they are set before importing them.
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[name] = str(args.threads)
     import numpy as np
 
     from scratch.bench import best_time, engine, machine_summary, optional_torch, sgemm_peak_gflops

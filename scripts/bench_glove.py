@@ -22,7 +22,6 @@ SimLex-999 Spearman, Spearman(||v||, log count), per seed.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
 import subprocess
@@ -30,17 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench import DEFAULT_THREADS, pin_threads  # the sibling script: scripts/ is on sys.path
 
-DEFAULT_THREADS = 1
 
-
-def pin_threads(argv) -> None:
-    """Pin BLAS and Numba to ``--threads`` before NumPy and Numba load (they read the environment once)."""
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--threads", type=int, default=DEFAULT_THREADS)
-    threads = early.parse_known_args(argv)[0].threads
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[name] = str(threads)
 
 
 def parse_args(argv):

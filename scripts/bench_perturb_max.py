@@ -20,21 +20,12 @@ loop is bound by special-function evaluation and memory traffic of the (B, c, n,
 from __future__ import annotations
 
 import argparse
-import os
+
+from bench import DEFAULT_THREADS, pin_threads  # the sibling script: scripts/ is on sys.path
 
 NOMINAL_FLOPS_PER_ELEMENT = 60
-DEFAULT_THREADS = 1
 # The Gumbel law by quadrature (its tail-split rule) rather than by its closed form, the softmax.
 GUMBEL_QUADRATURE = "gumbel-quadrature"
-
-
-def pin_threads(argv) -> None:
-    """Pin BLAS and Numba to ``--threads`` before NumPy and Numba load (they read the environment once)."""
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--threads", type=int, default=DEFAULT_THREADS)
-    threads = early.parse_known_args(argv)[0].threads
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[name] = str(threads)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -34,6 +34,11 @@ def crosscheck(ours, theirs, *arrays, seed=0):
         np.testing.assert_allclose(actual, expected, atol=ATOL, rtol=RTOL, err_msg=f"gradient of input {i}")
 
 
+def operand(rng, shape, positive, spread=1.0):
+    """Entries uniform in [0.5, 2] where the op needs positive inputs (log, sqrt, powers), else spread·N(0, 1)."""
+    return rng.uniform(0.5, 2, shape) if positive else spread * rng.standard_normal(shape)
+
+
 def random_shape(rng, ndim_max=3):
     return tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, ndim_max + 1)))
 
@@ -64,8 +69,7 @@ def test_binary_ops_on_random_broadcasting_shapes(name, seed):
     shapes = [shape, broadcast_partner(rng, shape)]
     if seed % 2:  # the broadcast operand on either side
         shapes.reverse()
-    draw = (lambda s: rng.uniform(0.5, 2, s)) if positive else rng.standard_normal
-    crosscheck(ours, theirs, *[draw(s) for s in shapes], seed=seed)
+    crosscheck(ours, theirs, *[operand(rng, s, positive) for s in shapes], seed=seed)
 
 
 def test_maximum_ties_split_like_torch():
@@ -104,9 +108,7 @@ UNARY = {
 def test_unary_ops(name, seed):
     ours, theirs, positive = UNARY[name]
     rng = np.random.default_rng(seed)
-    shape = random_shape(rng)
-    x = rng.uniform(0.5, 2, shape) if positive else 3 * rng.standard_normal(shape)
-    crosscheck(ours, theirs, x, seed=seed)
+    crosscheck(ours, theirs, operand(rng, random_shape(rng), positive, spread=3), seed=seed)
 
 
 @pytest.mark.parametrize("keepdims", [False, True])

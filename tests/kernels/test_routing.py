@@ -35,15 +35,19 @@ def predictions(rng, shape=SHAPE, dtype=np.float64):
 @pytest.mark.parametrize("iterations", ITERATIONS)
 @pytest.mark.parametrize("stop_gradient", [False, True])
 def test_numba_kernel_equals_reference(rng, mode, iterations, stop_gradient):
-    u_hat = predictions(rng)
-    v_ref, tape_ref = route_forward_reference(u_hat, iterations, MODES[mode], 0.5)
-    v, tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.5)
+    assert_numba_equals_reference(rng, predictions(rng), iterations, MODES[mode], 0.5, stop_gradient)
+
+
+def assert_numba_equals_reference(rng, u_hat, iterations, mode, eps, stop_gradient):
+    """The Numba forward's output and tape, and its backward for a random ∂L/∂v, equal the reference's."""
+    v_ref, tape_ref = route_forward_reference(u_hat, iterations, mode, eps)
+    v, tape = route_forward_numba(u_hat, iterations, mode, eps)
     np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
     for ours, theirs in zip(tape, tape_ref):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
     grad_v = rng.normal(size=v.shape)
-    g_ref = route_backward_reference(grad_v, u_hat, tape_ref, MODES[mode], 0.5, stop_gradient)
-    g = route_backward_numba(grad_v, u_hat, tape, MODES[mode], 0.5, stop_gradient)
+    g_ref = route_backward_reference(grad_v, u_hat, tape_ref, mode, eps, stop_gradient)
+    g = route_backward_numba(grad_v, u_hat, tape, mode, eps, stop_gradient)
     np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-12)
 
 
@@ -54,16 +58,8 @@ def test_numba_kernel_equals_reference_over_an_odd_batch(rng, mode, iterations, 
     """B = 7 and B = 5 split unevenly over the prange threads, with K, N, D all different: every sample's
     output, tape and gradient equal the reference's, so no per-thread buffer leaks between samples."""
     for batch in (7, 5):
-        u_hat = predictions(rng, (batch, 3, 5, 4))
-        v_ref, tape_ref = route_forward_reference(u_hat, iterations, MODES[mode], 0.7)
-        v, tape = route_forward_numba(u_hat, iterations, MODES[mode], 0.7)
-        np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
-        for ours, theirs in zip(tape, tape_ref):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
-        grad_v = rng.normal(size=v.shape)
-        g_ref = route_backward_reference(grad_v, u_hat, tape_ref, MODES[mode], 0.7, stop_gradient)
-        g = route_backward_numba(grad_v, u_hat, tape, MODES[mode], 0.7, stop_gradient)
-        np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-12)
+        assert_numba_equals_reference(rng, predictions(rng, (batch, 3, 5, 4)), iterations, MODES[mode], 0.7,
+                                      stop_gradient)
 
 
 def routing_by_loops(u_hat, iterations, mode, eps):

@@ -37,12 +37,17 @@ def tables(rng, shared):
 CASES = [(shared, loss, log_q) for shared in (True, False) for loss in ("softmax", "nce") for log_q in (False, True)]
 
 
+def loss_case(rng, shared, log_q):
+    """A batch, its tables as leaves that require grad (E alone when shared) and log E[count] or None."""
+    contexts, scale, samples, valid = batch(rng)
+    params = [tensor(x, requires_grad=True) for x in tables(rng, shared) if x is not None]
+    log_expected = rng.normal(size=V1) if log_q else None
+    return contexts, scale, samples, valid, params, log_expected
+
+
 @pytest.mark.parametrize("shared, loss, log_q", CASES)
 def test_autograd_loss_passes_gradcheck(rng, shared, loss, log_q):
-    contexts, scale, samples, valid = batch(rng)
-    E, W, b = tables(rng, shared)
-    log_expected = rng.normal(size=V1) if log_q else None
-    inputs = [tensor(x, requires_grad=True) for x in (E, W, b) if x is not None]
+    contexts, scale, samples, valid, inputs, log_expected = loss_case(rng, shared, log_q)
 
     def fn(*params):
         E_, W_, b_ = (params[0], None, None) if shared else params
@@ -53,13 +58,11 @@ def test_autograd_loss_passes_gradcheck(rng, shared, loss, log_q):
 
 @pytest.mark.parametrize("shared, loss, log_q", CASES)
 def test_reference_equals_autograd(rng, shared, loss, log_q):
-    contexts, scale, samples, valid = batch(rng)
-    E, W, b = tables(rng, shared)
-    log_expected = rng.normal(size=V1) if log_q else None
-    params = [tensor(x, requires_grad=True) for x in (E, W, b) if x is not None]
+    contexts, scale, samples, valid, params, log_expected = loss_case(rng, shared, log_q)
     E_, W_, b_ = (params[0], None, None) if shared else params
     value = random_softmax_loss(E_, W_, b_, contexts, scale, samples, valid, log_expected, loss)
     value.backward()
+    E, W, b = (None if t is None else t.data for t in (E_, W_, b_))
     ref_loss, dE, dW, db = k.example_loss_and_grads(E, W, b, contexts, scale, samples, valid, log_expected, loss)
     np.testing.assert_allclose(float(value.data), ref_loss, rtol=1e-12)
     np.testing.assert_allclose(E_.grad, dE, rtol=1e-10, atol=1e-12)
