@@ -10,7 +10,8 @@ it by
 (the merge rule of two caches: counts add, means combine weighted by counts; means, not sums, keep
 the values O(|v|)). A query reads code s as one extra key c_s whose logit is offset by log N_s, so
 exp((q+u)·c_s + log N_s) μ_s = Σ_{z_j = s} exp((q+u)·c_s) v_j; an empty code gets the masked logit.
-The decoder, the NumPy reference and the Numba kernel all grow the cache with ``fold_into_cache``.
+The decoder (through ``fold_rows``), the NumPy reference and the Numba kernel all grow the cache with
+``fold_into_cache``.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ class WindowBias(NamedTuple):
 def fold_into_cache(counts: np.ndarray, means: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
     """Keys with ``codes`` (n,) and ``values`` (n, D_v) join the cache counts N (S,), means μ (S, D_v), in place."""
     new_counts = counts.copy()
-    sums = np.zeros_like(means)
+    sums = np.empty_like(means)  # only the rows of the codes used are read: zeroing those is enough
+    for j in range(codes.size):  # (zeroing all S × D_v was most of a decoding step's fold)
+        sums[codes[j]] = 0.0
     for j in range(codes.size):
         new_counts[codes[j]] += 1
         sums[codes[j]] += values[j]
@@ -43,6 +46,14 @@ def fold_into_cache(counts: np.ndarray, means: np.ndarray, codes: np.ndarray, va
         if new_counts[s] != counts[s]:
             means[s] = (counts[s] * means[s] + sums[s]) / new_counts[s]
     counts[:] = new_counts
+
+
+@njit(cache=True)
+def fold_rows(counts: np.ndarray, means: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
+    """One key per sample joins its cache: ``codes`` (B,), ``values`` (B, D_v) into counts (B, S), means
+    (B, S, D_v), in place — ``fold_into_cache`` per sample, in one call from Python (the decoder's step)."""
+    for b in range(codes.shape[0]):
+        fold_into_cache(counts[b], means[b], codes[b:b + 1], values[b:b + 1])
 
 
 def cache_logits(counts: np.ndarray) -> np.ndarray:

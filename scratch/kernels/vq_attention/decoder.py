@@ -21,7 +21,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.functional import MASKED
 from ...validation import positive_int, shape
-from .cache import WindowBias, cache_logits, check_window_bias, fold_into_cache
+from .cache import WindowBias, cache_logits, check_window_bias, fold_rows
 
 
 class VQDecoder:
@@ -53,9 +53,12 @@ class VQDecoder:
     def step(self, q: np.ndarray, k_hat: np.ndarray, v: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """One token per sample: q, k_hat (B, D_k), v (B, D_v), codes (B,) → o (B, D_v)."""
         B, W, Dk = *self.keys.shape[:2], self.codebook.shape[1]
-        for name, x, expected in (("q", q, (B, Dk)), ("k_hat", k_hat, (B, Dk)), ("v", v, (B, self.means.shape[2])),
-                                  ("codes", codes, (B,))):
-            shape(name, x, expected)
+        expected = ((B, Dk), (B, Dk), (B, self.means.shape[2]), (B,))
+        # per token, the full checks (and even np.shape) would cost µs: they run only when a shape is off
+        if (getattr(q, "shape", None), getattr(k_hat, "shape", None), getattr(v, "shape", None),
+                getattr(codes, "shape", None)) != expected:
+            for name, x, wanted in zip(("q", "k_hat", "v", "codes"), (q, k_hat, v, codes), expected):
+                shape(name, x, wanted)
         distance = np.arange(1, W + 1)
         ring = (self.t - distance) % max(W, 1)
         keys = np.concatenate([k_hat[:, None], self.keys[:, ring]], axis=1)
@@ -77,10 +80,10 @@ class VQDecoder:
         slot = self.t % max(self.window, 1)
         if self.window == 0:
             leaving_codes, leaving_values = codes, v
-        else:
-            leaving_codes, leaving_values = self.codes[:, slot].copy(), self.values[:, slot].copy()
-            self.keys[:, slot], self.values[:, slot], self.codes[:, slot] = k_hat, v, codes
+        else:  # views: the leaving key is folded before its ring slot is overwritten
+            leaving_codes, leaving_values = self.codes[:, slot], self.values[:, slot]
         if self.t >= self.window:
-            for b in range(len(codes)):
-                fold_into_cache(self.counts[b], self.means[b], leaving_codes[b:b + 1], leaving_values[b:b + 1])
+            fold_rows(self.counts, self.means, leaving_codes, leaving_values)
+        if self.window > 0:
+            self.keys[:, slot], self.values[:, slot], self.codes[:, slot] = k_hat, v, codes
         self.t += 1
