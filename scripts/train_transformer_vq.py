@@ -12,7 +12,6 @@ quantization error) go to stderr; the summary (validation bits/byte at the train
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -20,6 +19,7 @@ import sys
 
 import numpy as np
 
+from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.lm import load_text_bytes, train_val_split
 from scratch.models.transformer_vq import (ATTENTIONS, TRAINING, TransformerVQ, TransformerVQConfig,
                                            codebook_after_step)
@@ -28,36 +28,20 @@ from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sa
 
 BYTES = 256
 CHOICES = {"attention": ATTENTIONS}
-TYPES = {"window": int}
-HELP = {"d_model": "D_m", "d_k": "D_k (D_v = 2 D_m)", "layers": "layers of two GAUs each", "codebook_size": "S",
-        "block": "block length L", "window": "bias range W ≤ L (default L)", "commit_weight": "β",
-        "reseed_dead": "re-seed dead codes (a deviation from the paper)", "seq_len": "training length T"}
-
-
-def add_config_flags(group: argparse._ArgumentGroup, config_class: type, defaults: dict,
-                     skip: tuple[str, ...] = ()) -> None:
-    """One flag per field of ``config_class`` (``--d-model`` for ``d_model``), default ``defaults[name]``."""
-    for field in dataclasses.fields(config_class):
-        if field.name in skip:
-            continue
-        default = defaults[field.name]
-        flag, help_text = "--" + field.name.replace("_", "-"), HELP.get(field.name)
-        if isinstance(default, bool):
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
-        elif isinstance(default, tuple):
-            group.add_argument(flag, type=type(default[0]), nargs=len(default), default=default, help=help_text)
-        else:
-            group.add_argument(flag, type=TYPES.get(field.name, type(default)), choices=CHOICES.get(field.name),
-                               default=default, help=help_text)
+MODEL_HELP = {"d_model": "D_m", "d_k": "D_k (D_v = 2 D_m)", "layers": "layers of two GAUs each", "codebook_size": "S",
+              "block": "block length L", "window": "bias range W ≤ L (default L)", "commit_weight": "β",
+              "reseed_dead": "re-seed dead codes (a deviation from the paper)"}
+TRAIN_HELP = {"seq_len": "training length T"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=None, help="text file (default: the shipped English corpus)")
     # the fields' defaults, not an instance's: an instance has resolved window=None (W = L) to its block
-    add_config_flags(p.add_argument_group("model (TransformerVQConfig)"), TransformerVQConfig,
-                     {f.name: f.default for f in dataclasses.fields(TransformerVQConfig)}, skip=("vocab",))
-    add_config_flags(p.add_argument_group("training (TrainConfig)"), TrainConfig, vars(TRAINING))
+    add_config_arguments(p.add_argument_group("model (TransformerVQConfig)"), TransformerVQConfig, skip=("vocab",),
+                         choices=CHOICES, help_texts=MODEL_HELP)
+    add_config_arguments(p.add_argument_group("training (TrainConfig)"), TrainConfig, defaults=vars(TRAINING),
+                         help_texts=TRAIN_HELP)
     p.add_argument("--health-every", type=int, default=HEALTH_EVERY, help="steps between codebook-health lines")
     p.add_argument("--eval-windows", type=int, default=16, help="validation windows per evaluation length")
     p.add_argument("--prompt", default="The ")
@@ -69,12 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def configs(args: argparse.Namespace) -> tuple[TransformerVQConfig, TrainConfig]:
-    """The two configs named by the flags (nargs flags give lists, the configs hold tuples)."""
-    options = {name: tuple(value) if isinstance(value, list) else value for name, value in vars(args).items()}
-    model = TransformerVQConfig(**{**{f.name: options.get(f.name) for f in dataclasses.fields(TransformerVQConfig)},
-                                   "vocab": BYTES})
-    train = TrainConfig(**{f.name: options[f.name] for f in dataclasses.fields(TrainConfig)})
-    return model, train
+    """The two configs named by the flags."""
+    return config_from_arguments(TransformerVQConfig, args, vocab=BYTES), config_from_arguments(TrainConfig, args)
 
 
 def main(argv=None) -> dict:
