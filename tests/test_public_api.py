@@ -11,6 +11,7 @@ PATHS = [
     ("scratch.kernels.window_attention", ["window_attention"]),
     ("scratch.kernels.routing", ["route"]),
     ("scratch.models.capsule", ["squash", "margin_loss"]),
+    ("scratch.models.capsule.networks", ["build_model", "MODEL_NAMES", "two_digit_pairs", "two_digit_metrics"]),
     ("scratch.models.perturb_max", ["perturb_max_probs", "perturb_max_log_probs", "perturb_max_loss"]),
     ("scratch.kernels.vq_attention", ["vq_attention", "quadratic_vq_attention"]),
     ("scratch.models.word2vec", ["Word2Vec"]),
