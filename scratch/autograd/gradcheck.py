@@ -39,6 +39,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..validation import positive_int
 from .function import no_grad
 from .tensor import Tensor
 
@@ -80,8 +81,7 @@ def gradcheck(
     truly zero gradient still passes. Returns True or raises ``GradcheckError`` naming the input and
     the worst entry (or direction) with its analytic and numeric values.
     """
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"gradcheck: block must be a positive int, got {block!r}")
+    block = positive_int("block", block)
     inputs = list(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:

@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..autograd import Function, Tensor, as_tensor
+from . import IMPLEMENTATIONS
 from ..validation import boolean, choice, integer, positive_int, positive_real, shape
 
 MODE_SABOUR = 0
@@ -47,7 +48,6 @@ MODE_SU1 = 1
 MODE_SU2 = 2
 MODES = {"sabour": MODE_SABOUR, "su1": MODE_SU1, "su2": MODE_SU2}
 DEFAULT_ITERATIONS = 3  # r of Sabour's experiments and of Su's code
-IMPLEMENTATIONS = ("numba", "numpy")
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 SQUASH_TINY = 1e-7
 NORMALISE_TINY = 1e-12

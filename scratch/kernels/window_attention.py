@@ -36,10 +36,8 @@ from numba import njit, prange
 
 from .. import validation
 from ..autograd import Function, Tensor, as_tensor
+from . import IMPLEMENTATIONS, NUMBA, NUMPY
 
-NUMBA = "numba"
-NUMPY = "numpy"
-IMPLEMENTATIONS = (NUMBA, NUMPY)
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 QUERY_BLOCK = 64
 # lse_mode of _block_probabilities: the forward finds ℓ_t and stores it, the backward reuses it

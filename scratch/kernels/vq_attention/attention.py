@@ -14,15 +14,14 @@ import numpy as np
 
 from ...autograd import Function, Tensor, as_tensor
 from ...validation import choice, positive_int, shape
+from .. import IMPLEMENTATIONS, NUMBA, NUMPY
 from .cache import WindowBias, check_window_bias
 from .dense import windowed_bias_attention
 from .kernel import blockwise_backward_numba, blockwise_forward_numba
 from .reference import backward_reference, forward_reference
 
-KERNELS = {"numba": (blockwise_forward_numba, blockwise_backward_numba),
-           "numpy": (forward_reference, backward_reference)}
-IMPLEMENTATIONS = tuple(KERNELS)
-DEFAULT_IMPLEMENTATION = "numba"
+KERNELS = {NUMBA: (blockwise_forward_numba, blockwise_backward_numba), NUMPY: (forward_reference, backward_reference)}
+DEFAULT_IMPLEMENTATION = NUMBA
 
 
 def _padded(x: np.ndarray, extra: int) -> np.ndarray:
