@@ -46,9 +46,11 @@ def test_bad_options():
         TransformerConfig(position="t5")
     with pytest.raises(ValueError, match="heads"):
         TransformerConfig(dim=10, heads=4)
-    model = TransformerLM(TransformerConfig(position="alibi", **{k: v for k, v in TINY.items()}))
+    model = TransformerLM(TransformerConfig(position="sinusoidal", **{k: v for k, v in TINY.items()}))
     with pytest.raises(ValueError, match="rerope"):
         model(np.zeros((1, 4), int), rerope=2)
+    with pytest.raises(ValueError, match="rope_scaling"):
+        model(np.zeros((1, 4), int), rope_scaling="pi")
 
 
 INT_FIELDS = ("vocab_size", "dim", "layers", "heads", "ffn_dim", "train_len")
@@ -101,7 +103,8 @@ def test_layers_check_their_arguments():
     (dict(rerope=True), "rerope"), (dict(rerope=0), "rerope"), (dict(log_n_clip=1), "log_n_clip"),
     (dict(log_n_clip="yes"), "log_n_clip"), (dict(leaky_k=4.0), "leaky_k needs rerope"),
     (dict(rerope=3, leaky_k=0.5), "leaky_k"), (dict(rerope=3, leaky_k=np.inf), "leaky_k"),
-    (dict(rerope=3, leaky_k=True), "leaky_k"),
+    (dict(rerope=3, leaky_k=True), "leaky_k"), (dict(rope_scaling="linear"), "rope_scaling"),
+    (dict(rope_scaling=True), "rope_scaling"), (dict(rope_scaling="pi", rerope=3), "rope_scaling and rerope"),
 ])
 def test_forward_checks_the_inference_keywords(kwargs, match):
     model = TransformerLM(TransformerConfig(**TINY), dtype=np.float64)

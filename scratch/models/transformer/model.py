@@ -19,10 +19,14 @@ varies is how positions enter (``POSITIONS``) and, at inference, which keys are 
                                    attention without position encoding and with log-n)
     inference (forward keywords)   window (the "super-baseline" of part 7: a causal window of that many
                                    keys in every layer), log_n_clip (log n†: q_i · max(1, log_N(i+1))),
-                                   rerope / leaky_k (ReRoPE and Leaky ReRoPE of part 12, RoPE models)
+                                   rerope / leaky_k (ReRoPE and Leaky ReRoPE of part 12: the relative
+                                   position clipped at w, for the rotary and the distance-bias schemes),
+                                   rope_scaling (position interpolation, NTK-aware scaling or YaRN's
+                                   frequency ramp for T > N, RoPE and XPOS models)
 
 Causal windows and full attention go through ``window_attention`` (full attention is the window
-w = T); ReRoPE needs two score matrices and uses the dense path of ``attention``.
+w = T), and so do the distance biases under ReRoPE (evaluated at the clipped distances); ReRoPE on
+RoPE and XPOS needs two score matrices and uses the dense path of ``attention``.
 """
 from __future__ import annotations
 
@@ -112,18 +116,21 @@ class CausalSelfAttention(nn.Module):
             self.kerple_b = nn.Parameter(np.full(config.heads, 0.0 if KERPLE_FORMS[position] == pos.KERPLE_POWER
                                                  else math.log(math.e - 1), dtype))
 
-    def distance_bias(self, window: int, dtype) -> Tensor | np.ndarray | None:
-        """β_h(δ) for δ = 0..window−1 (H, window), or None for the schemes without one."""
+    def distance_bias(self, window: int, dtype, distances: np.ndarray | None = None) -> Tensor | np.ndarray | None:
+        """β_h(δ) for δ = 0..window−1 (or at ``distances`` (window,)) (H, window), or None for the schemes
+        without one."""
         if self.position == "alibi":
-            return pos.alibi_bias(self.heads, window).astype(dtype)
+            return pos.alibi_bias(self.heads, window, distances=distances).astype(dtype)
         if self.position in KERPLE_FORMS:
-            return pos.kerple_bias(self.kerple_a, self.kerple_b, window, KERPLE_FORMS[self.position])
+            return pos.kerple_bias(self.kerple_a, self.kerple_b, window, KERPLE_FORMS[self.position],
+                                   distances=distances)
         if self.position == "sandwich":
-            return pos.sandwich_bias(self.heads, window, self.head_dim, self.sandwich_scale).astype(dtype)
+            return pos.sandwich_bias(self.heads, window, self.head_dim, self.sandwich_scale,
+                                     distances=distances).astype(dtype)
         return None
 
     def forward(self, x: Tensor, *, window: int | None = None, log_n_clip: bool = False,
-                rerope: int | None = None, leaky_k: float | None = None) -> Tensor:
+                rerope: int | None = None, leaky_k: float | None = None, rope_scaling: str | None = None) -> Tensor:
         """x (B, T, d) → (B, T, d); the keywords are the inference variants of ``TransformerLM.forward``
         (checked there)."""
         seq_len = x.shape[1]
@@ -133,18 +140,34 @@ class CausalSelfAttention(nn.Module):
         if rerope is not None and self.position in ROTARY:
             return self.out(merge_heads(self._rerope(q, k, v, rerope, leaky_k)))
         if self.position in ROTARY:
-            positions = np.arange(seq_len)
-            q, k = pos.rope(q, positions), pos.rope(k, positions)
-            if self.position == "xpos":
-                scales = pos.xpos_scales(seq_len, self.head_dim).astype(q.dtype)
-                q, k = q * scales, k / scales
+            q, k = self._rotate(q, k, rope_scaling)
         w = min(size for size in (self.window, window, seq_len) if size is not None)
-        o = window_attention(q, k, v, w, bias=self.distance_bias(w, q.dtype), log_n=self.log_n)
+        distances = None if rerope is None else pos.clipped_distances(w, rerope, leaky_k)
+        o = window_attention(q, k, v, w, bias=self.distance_bias(w, q.dtype, distances), log_n=self.log_n)
         return self.out(merge_heads(o))
+
+    def _rotate(self, q: Tensor, k: Tensor, rope_scaling: str | None) -> tuple[Tensor, Tensor]:
+        """RoPE (and XPOS's ζ scaling) on q and k (B, H, T, D), with the frequencies of ``rope_scaling``
+        when the length T exceeds the training length N (s = T/N)."""
+        seq_len = q.shape[2]
+        positions = np.arange(seq_len)
+        factor = max(1.0, seq_len / self.train_len)
+        theta = None
+        if rope_scaling is not None:
+            theta = pos.scaled_frequencies(self.head_dim, rope_scaling, factor, self.train_len)
+            if rope_scaling == "yarn":
+                sharpen = math.sqrt(pos.yarn_logit_factor(factor))
+                q, k = q * sharpen, k * sharpen
+        q, k = pos.rope(q, positions, theta=theta), pos.rope(k, positions, theta=theta)
+        if self.position == "xpos":
+            scales = pos.xpos_scales(seq_len, self.head_dim).astype(q.dtype)
+            q, k = q * scales, k / scales
+        return q, k
 
     def _rerope(self, q: Tensor, k: Tensor, v: Tensor, rerope: int, leaky_k: float | None) -> Tensor:
         seq_len = q.shape[2]
-        scores = pos.rerope_scores(q, k, rerope, leaky_k)
+        xpos_scale_base = pos.XPOS_SCALE_BASE if self.position == "xpos" else None
+        scores = pos.rerope_scores(q, k, rerope, leaky_k, xpos_scale_base=xpos_scale_base)
         if self.log_n is not None:
             scores = scores * log_n_factors(seq_len, seq_len, self.log_n).astype(q.dtype)[:, None]
         return attend(scores, v, causal_mask(seq_len, self.window))
@@ -211,10 +234,13 @@ class TransformerLM(nn.Module):
         self.final_norm = NORM_LAYERS[config.norm](config.dim, dtype=dtype) if config.prenorm else None
 
     def forward(self, ids: Tensor | np.ndarray, *, window: int | None = None, log_n_clip: bool = False,
-                rerope: int | None = None, leaky_k: float | None = None) -> Tensor:
+                rerope: int | None = None, leaky_k: float | None = None, rope_scaling: str | None = None) -> Tensor:
         """Logits (B, T, V) for integer ids (B, T) in [0, V), T ≥ 1; the keywords select the inference
         variants: window (a positive integer or None), log_n_clip (a boolean), rerope (ReRoPE's w, a
-        positive integer or None, RoPE models only) and leaky_k (Leaky ReRoPE's k ≥ 1, with rerope)."""
+        positive integer or None: RoPE and XPOS logits at the clipped relative position, the distance
+        biases of ALiBi, KERPLE and Sandwich at the clipped distance; not for the absolute sinusoidal
+        encoding), leaky_k (Leaky ReRoPE's k ≥ 1, with rerope) and rope_scaling ("pi", "ntk" or "yarn":
+        RoPE's frequencies rescaled for s = T/N when T > N, RoPE and XPOS models, not with rerope)."""
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         validation.shape("ids", ids, (None, None))
         validation.positive_int("ids.shape[1], the length T,", ids.shape[1])
@@ -225,13 +251,21 @@ class TransformerLM(nn.Module):
             if rerope is None:
                 raise ValueError(f"leaky_k needs rerope, got leaky_k={leaky_k!r} and rerope=None")
             leaky_k = validation.real("leaky_k", leaky_k, minimum=1.0)
-        if rerope is not None and not any(b.attention.position in ROTARY for b in self.blocks):
-            raise ValueError(f"rerope applies to RoPE models, this one uses position={self.config.position!r}")
+        if rerope is not None and self.config.position == "sinusoidal":
+            raise ValueError("rerope clips relative positions; the sinusoidal encoding is absolute")
+        if rope_scaling is not None:
+            validation.choice("rope_scaling", rope_scaling, pos.ROPE_SCALINGS)
+            if self.config.position not in ROTARY:
+                raise ValueError(f"rope_scaling applies to RoPE and XPOS models, this one uses "
+                                 f"position={self.config.position!r}")
+            if rerope is not None:
+                raise ValueError("rope_scaling and rerope are alternatives, got both")
         x = self.embedding(ids) * math.sqrt(self.config.dim)
         if self.config.position == "sinusoidal":
             x = x + pos.sinusoidal_table(ids.shape[1], self.config.dim).astype(x.dtype)
         for block in self.blocks:
-            x = block(x, window=window, log_n_clip=log_n_clip, rerope=rerope, leaky_k=leaky_k)
+            x = block(x, window=window, log_n_clip=log_n_clip, rerope=rerope, leaky_k=leaky_k,
+                      rope_scaling=rope_scaling)
         if self.final_norm is not None:
             x = self.final_norm(x)
         return x @ self.embedding.weight.T
