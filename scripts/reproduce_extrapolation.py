@@ -146,8 +146,8 @@ def plot(runs: list[dict], lengths: list[int], path: Path) -> bool:
     fig, axes = plt.subplots(1, 3, figsize=(16, 5))
     # one colour per training variant, one line style and marker per inference variant
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(dict.fromkeys(r["variant"] for r in runs))}
-    styles = dict(zip(INFERENCE_VARIANTS, (("-", "o"), ("--", "s"), (":", "v"), ("-.", "^"), ((0, (3, 1, 1, 1)), "D"),
-                                           ((0, (1, 1)), "x"))))
+    lines = ("-", "--", ":", "-.", (0, (3, 1, 1, 1)), (0, (1, 1)))
+    styles = {name: (lines[i % len(lines)], "osv^Dx+*PhX<"[i % 12]) for i, name in enumerate(INFERENCE_VARIANTS)}
     for ax, (metric, name) in zip(axes, (("accuracy", "next-byte accuracy"), ("bits", "loss (bits/byte)"),
                                          ("copy_accuracy", "copy accuracy (second half of u‖u)"))):
         for (variant, inference), per_length in seed_summary(runs, metric).items():

@@ -49,10 +49,14 @@ def test_inference_variants_depend_on_the_position_encoding():
     assert rope["window"] == {"window": 16} and rope["rerope"] == {"rerope": 8}
     assert rope["leaky_rerope"] == {"rerope": 8, "leaky_k": 16.0} and rope["log_n_clip"] == {"log_n_clip": True}
     assert rope["rerope+log_n_clip"] == {"rerope": 8, "log_n_clip": True} and rope["full"] == {}
-    assert set(rope) == {"full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope"}
+    assert rope["rerope_w=N/8"] == {"rerope": 2} and rope["rerope_w=N/4"] == {"rerope": 4}
+    assert rope["rerope_w=3N/4"] == {"rerope": 12}
+    assert all(rope[method] == {"rope_scaling": method} for method in ("pi", "ntk", "yarn"))
+    assert set(rope) == {"full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope",
+                         "rerope_w=N/8", "rerope_w=N/4", "rerope_w=3N/4", "pi", "ntk", "yarn"}
     assert set(inference_variants(TransformerConfig(train_len=16, position="alibi"))) == {"full", "window"}
     hwfa = TransformerConfig(train_len=16, position="rope", hwfa_window=6)
-    assert set(inference_variants(hwfa)) == {"full", "window", "log_n_clip"}
+    assert set(inference_variants(hwfa)) == {"full", "window", "log_n_clip", "pi", "ntk", "yarn"}
     assert "rerope" in inference_variants(TransformerConfig(train_len=16, position="rope", hwfa_window=12))
 
 

@@ -10,6 +10,9 @@ trained model without retraining:
     log_n_clip    log n†: q_i · max(1, log_N(i + 1)) (part 11), full attention; RoPE and XPOS models
     rerope        ReRoPE with w = N/2 (part 12), and ``rerope+log_n_clip`` with log n† added
     leaky_rerope  Leaky ReRoPE with w = N/2, k = ``LEAKY_REROPE_K`` = 16
+    rerope_w=…    ReRoPE with the other windows of the sweep, w = N/8, N/4, 3N/4
+    pi, ntk, yarn RoPE's frequencies rescaled for s = T/N: position interpolation, NTK-aware scaling,
+                  YaRN (``rope_scaling`` of ``TransformerLM.forward``); RoPE and XPOS models
 
 Every (training variant, inference variant, length) cell reports next-token accuracy and loss on
 fixed held-out windows (``natural``), and accuracy on the second half of "u ‖ u" windows (``copy``),
@@ -40,7 +43,9 @@ TRAINING_VARIANTS: dict[str, dict] = {
     "nope": {"position": "nope"},
     "sinusoidal": {"position": "sinusoidal"},
 }
-INFERENCE_VARIANTS = ("full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope")
+INFERENCE_VARIANTS = ("full", "window", "log_n_clip", "rerope", "rerope+log_n_clip", "leaky_rerope",
+                      "rerope_w=N/8", "rerope_w=N/4", "rerope_w=3N/4", "pi", "ntk", "yarn")
+REROPE_SWEEP = {"rerope_w=N/8": (1, 8), "rerope_w=N/4": (1, 4), "rerope_w=3N/4": (3, 4)}
 LEAKY_REROPE_K = 16.0
 HWFA_ALPHA = 0.75
 
@@ -81,6 +86,10 @@ def inference_variants(config: TransformerConfig) -> dict[str, dict]:
         variants["rerope"] = {"rerope": n // 2}
         variants["rerope+log_n_clip"] = {"rerope": n // 2, "log_n_clip": True}
         variants["leaky_rerope"] = {"rerope": n // 2, "leaky_k": LEAKY_REROPE_K}
+        for name, (numerator, denominator) in REROPE_SWEEP.items():
+            variants[name] = {"rerope": max(1, numerator * n // denominator)}
+    if config.position in ROTARY:
+        variants.update({method: {"rope_scaling": method} for method in ("pi", "ntk", "yarn")})
     return variants
 
 
