@@ -4,14 +4,37 @@ Each field ``name`` of a dataclass becomes the flag ``--name`` (``_`` written ``
 defaulted from the field: an ``int``, ``float`` or ``str`` field takes one value, an ``X | None``
 field one value of X, a ``tuple[X, ...]`` field one value per entry, and a ``bool`` field the pair
 ``--name`` / ``--no-name``. The dataclass still checks the values when the script builds it.
+
+A training script's run lives in one folder, ``--out``, with its checkpoint ``checkpoint.npz``
+(``add_run_arguments``). ``run_folder`` guards it: a new run does not replace another run's
+checkpoint unless ``--overwrite`` is given; ``--resume`` continues only a run made with the same
+flags, but for those that may change on resume (the number of epochs, threads, what is printed),
+and otherwise lists the differences. Inside it, Ctrl-C ends the run with one line naming the last
+checkpoint and the command that resumes it (exit status 130), and an error about a file, a
+checkpoint or a non-finite loss ends it with one line (exit status 1).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
+import shlex
+import sys
 import types
 import typing
-from typing import Any, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from . import checkpoint
+from .progress import NonFiniteLossError
+
+CHECKPOINT_NAME = "checkpoint.npz"
+# flags about the run folder itself, not the run: never part of a run's configuration
+RUN_FLAGS = ("out", "resume", "overwrite")
+# errors whose message says all (they name the file, the checkpoint or the step): one line, no traceback
+SCRIPT_ERRORS = (OSError, UnicodeDecodeError, checkpoint.CheckpointError, NonFiniteLossError)
+INTERRUPTED = 130
 
 
 def add_config_arguments(parser: argparse.ArgumentParser | Any, config: type, *, skip: Iterable[str] = (),
@@ -64,3 +87,113 @@ def _value_type(hint: Any) -> tuple[type, int | None]:
     if origin is tuple:
         return arguments[0], len(arguments)
     return hint, None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, default_out: str | os.PathLike,
+                      may_change: Iterable[str]) -> None:
+    """``--out`` (default ``default_out``, the script's own folder), and ``--resume`` / ``--overwrite``;
+    ``may_change`` names the settings a resumed run may change (shown in the help)."""
+    flags = ", ".join(_flag(name) for name in may_change)
+    parser.add_argument("--out", type=Path, default=Path(default_out),
+                        help=f"folder of the run: checkpoint and results (default: {default_out})")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true",
+                      help=f"continue the run in --out, with its flags (only {flags} may change)")
+    mode.add_argument("--overwrite", action="store_true",
+                      help="start a new run even when --out holds another run's checkpoint, replacing it")
+
+
+def run_config(args: argparse.Namespace, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The run's configuration: every parsed flag but ``--out``, ``--resume``, ``--overwrite`` and ``skip``."""
+    left_out = set(RUN_FLAGS) | set(skip)
+    return {name: value for name, value in vars(args).items() if name not in left_out}
+
+
+def prepare_run(out: str | os.PathLike, config: Mapping[str, Any], may_change: Iterable[str], *, resume: bool,
+                overwrite: bool) -> Path:
+    """Check the run folder ``out`` for a run with ``config`` and return its checkpoint path.
+
+    ``resume``: the checkpoint must exist and store the same configuration, but for the names in
+    ``may_change`` (``CheckpointError`` listing the differences otherwise). A new run: an existing
+    checkpoint is removed with ``overwrite``, and is ``FileExistsError`` without it. ``--out`` naming
+    a file is ``FileExistsError``.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is an existing file, not a folder")
+    path = out / CHECKPOINT_NAME
+    if resume:
+        if not path.exists():
+            raise FileNotFoundError(f"cannot --resume: there is no checkpoint {path}")
+        differences = checkpoint.config_differences(path, config, may_change)
+        if differences:
+            changed = ", ".join(f"{_flag(name)} {_shown(new)} (the run's: {_shown(old)})"
+                                for name, (old, new) in differences.items())
+            allowed = ", ".join(_flag(name) for name in may_change)
+            raise checkpoint.CheckpointError(
+                f"cannot --resume {path} with other settings: {changed}; only {allowed} may change on resume. "
+                "Give the run's flags, or start a new run with --overwrite or another --out")
+    elif path.exists():
+        if not overwrite:
+            raise FileExistsError(f"{out} holds the checkpoint of a run ({path}); add --resume to continue it, "
+                                  "--overwrite to replace it, or choose another --out")
+        path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def run_folder(args: argparse.Namespace, config: Mapping[str, Any], may_change: Iterable[str], *,
+               script: str | os.PathLike, argv: list[str] | None = None) -> Iterator[Path]:
+    """``prepare_run`` on ``args.out`` for the body of a training script, which gets the checkpoint path.
+
+    Ctrl-C in the body prints ``interrupted_message`` and exits with status 130; a ``SCRIPT_ERRORS``
+    error exits with its message (status 1). ``script`` and ``argv`` (default ``sys.argv[1:]``) make
+    the command that resumes the run.
+    """
+    may_change = list(may_change)
+    path = Path(args.out) / CHECKPOINT_NAME
+    try:
+        path = prepare_run(args.out, config, may_change, resume=args.resume, overwrite=args.overwrite)
+        yield path
+    except KeyboardInterrupt:
+        print(interrupted_message(path, script, sys.argv[1:] if argv is None else argv), file=sys.stderr, flush=True)
+        raise SystemExit(INTERRUPTED) from None
+    except SCRIPT_ERRORS as error:
+        raise SystemExit(f"{Path(script).name}: error: {error}") from None
+
+
+def interrupted_message(path: str | os.PathLike, script: str | os.PathLike, argv: list[str]) -> str:
+    """One line: where the last checkpoint is and the command that resumes from it (the same flags,
+    ``--overwrite`` replaced by ``--resume``), or that there is none yet."""
+    command = ["python", _shown_path(script), *[a for a in argv if a not in ("--resume", "--overwrite")], "--resume"]
+    if not Path(path).is_file():
+        return f"interrupted before the first checkpoint; nothing to resume ({path} not written)"
+    try:
+        meta = checkpoint.read_meta(path)
+    except (OSError, checkpoint.CheckpointError):
+        meta = {}
+    done = next((f" ({key} {meta[key]})" for key in ("epoch", "step") if key in meta), "")
+    return f"interrupted; the last checkpoint is {path}{done}; continue with: {shlex.join(command)}"
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _shown(value: Any) -> str:
+    """A setting as written on a command line (lists space-separated, None as 'default')."""
+    if value is None:
+        return "default"
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def _shown_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the working folder when it lies inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

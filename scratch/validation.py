@@ -7,6 +7,7 @@ in Python, and a check that forgets it lets ``window=True`` through as a window 
 """
 from __future__ import annotations
 
+import codecs
 import math
 from typing import Any, Iterable, Sequence
 
@@ -117,4 +118,16 @@ def generator(name: str, value: np.random.Generator | None) -> np.random.Generat
         return np.random.default_rng()
     if not isinstance(value, np.random.Generator):
         raise TypeError(f"{name} must be a numpy.random.Generator or None, got {type(value).__name__}")
+    return value
+
+
+def text_encoding(name: str, value: Any) -> str:
+    """``value`` if it names a text codec Python knows (``"utf-8"``, ``"latin-1"`` ...), else ValueError."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be the name of a text encoding, got {type(value).__name__}")
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"{name} must be a known text encoding (such as 'utf-8' or 'latin-1'), "
+                         f"got {value!r}") from None
     return value

@@ -3,8 +3,9 @@
 Models: su2 / su1 / sabour (Su's conv stack + shared-weight capsule layer with that routing), cnn
 (same stack, global average pooling, dense, sigmoid), capsnet (Sabour's CapsNet with PrimaryCaps,
 full weights and the reconstruction decoder; 28×28 only, so no two-digit test). All use the margin
-loss. A checkpoint (model, Adam state, epoch, shuffling state) is written after every epoch;
-``--resume`` continues from it.
+loss. A checkpoint (model, Adam state, epoch, shuffling state, flags) is written after every epoch;
+``--resume`` continues from it with the same flags (only ``--epochs`` may change), ``--overwrite``
+starts afresh.
 
     python scripts/train_capsule.py                                  # su2, widths 16-16-32-32, 30 epochs
     python scripts/train_capsule.py --model capsnet --conv-channels 64 --primary-channels 8 --lam 0.5 --reduction sum
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch import checkpoint
-from scratch.cli import add_config_arguments, config_from_arguments
+from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
 from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SCALAR_REDUCTIONS, SMALL_WIDTHS, SQUASH_EPS,
@@ -32,6 +33,8 @@ from scratch.training import accuracy, fit, predict
 CAPSNET = inspect.signature(SabourCapsNet).parameters
 DATA = inspect.signature(load_mnist).parameters
 PAIRS = inspect.signature(two_digit_pairs).parameters
+# The one setting a resumed run may change: how many epochs it trains.
+MAY_CHANGE = ("epochs",)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,8 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pair-seed", type=int, default=PAIRS["seed"].default)
     add_config_arguments(p, Training)
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batch order")
-    p.add_argument("--out", default="runs/capsule", help="directory for the checkpoint and results")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    add_run_arguments(p, "runs/capsule", MAY_CHANGE)
     args = p.parse_args(argv)
     try:
         args.margin, args.training = config_from_arguments(Margin, args), config_from_arguments(Training, args)
@@ -77,8 +79,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    config = run_config(args, skip=("margin", "training"))
+    with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as path:
+        train_and_evaluate(args, config, path)
+
+
+def train_and_evaluate(args: argparse.Namespace, config: dict, path: Path) -> None:
+    """Train (or resume) the run of ``args`` with its checkpoint at ``path``; write and print the results."""
+    out = path.parent
     x_train, y_train, x_test, y_test = load_mnist(args.dataset, args.n_train, args.n_test, args.data_seed)
     rng = np.random.default_rng(args.seed)
     margin, training = args.margin, args.training
@@ -90,7 +98,6 @@ def main(argv=None) -> None:
     model = build_model(args.model, tuple(args.widths), iterations=args.iterations, eps=args.eps,
                         stop_gradient=args.stop_gradient, margin=margin, rng=rng, **capsnet)
     optimizer = Adam(model.parameters(), lr=training.lr)
-    path = out / "checkpoint.npz"
     start_epoch = 0
     if args.resume:
         meta = checkpoint.load(path, model, optimizer)
@@ -102,7 +109,7 @@ def main(argv=None) -> None:
         test_accuracy = accuracy(model, x_test, y_test, EVAL_BATCH_SIZE)
         print(f"epoch {epoch}: train loss {loss:.5f}, test accuracy {test_accuracy:.4f}", file=sys.stderr)
         checkpoint.save(path, model, optimizer, epoch=epoch, rng_state=json.dumps(rng.bit_generator.state),
-                        model_name=args.model)
+                        model_name=args.model, config=checkpoint.encode_config(config))
 
     fit(model, model.loss, optimizer, x_train, y_train, epochs=training.epochs, batch_size=training.batch_size,
         rng=rng, loss_of="inputs", even_batches=True, start_epoch=start_epoch, on_epoch_end=on_epoch_end)

@@ -7,8 +7,10 @@
 Progress (iteration, cost, records/s) goes to stderr; the summary (analogy accuracy on unit and
 raw vectors, WordSim-353 / SimLex-999 Spearman, Spearman(||v||, log count), the smallest-norm
 words) to stdout. ``--out`` receives vectors.txt (GloVe format), vectors.w2v.txt (word2vec
-format), vocab.txt, checkpoint.npz (after every iteration; ``--resume`` continues from it) and
-norm_vs_frequency.png when matplotlib is installed.
+format), vocab.txt, checkpoint.npz (after every iteration; ``--resume`` continues from it with the
+same flags, ``--overwrite`` starts afresh) and norm_vs_frequency.png when matplotlib is installed.
+One thread (the default) is deterministic: a seed reproduces the run bit for bit; ``--threads 2``
+runs Hogwild, faster on an idle machine, but two runs with one seed then differ.
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ import time
 from pathlib import Path
 
 
-# Hogwild threads by default: both cores of a small machine (1 is the deterministic mode).
-DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+# One thread by default, the deterministic mode: a seed reproduces the run (Hogwild threads do not).
+DEFAULT_THREADS = 1
+# Settings a resumed run may change: how long it trains, how fast, which files it writes.
+MAY_CHANGE = ("epochs", "threads", "format")
 # Constructor keywords whose flag has another name (``--model`` picks the model class).
 FLAG_OF_KEYWORD = {"model": "simpler_model"}
 VECTOR_FILES = {"glove": "vectors.txt", "word2vec": "vectors.w2v.txt", "word2vec-binary": "vectors.bin"}
@@ -37,6 +41,7 @@ def set_numba_threads(argv) -> None:
 
 def parse_args(argv):
     """Flags named as the models' keywords; an absent flag leaves the model's own default."""
+    from scratch.cli import add_run_arguments
     from scratch.datasets.text import CORPORA, DEFAULT_CORPUS
     from scratch.kernels.glove import ADAGRAD_ORDERS
     from scratch.models.glove import GloVe, SimplerGloVe
@@ -57,6 +62,7 @@ def parse_args(argv):
     parser.add_argument("--model", choices=["simpler", "glove"], default="simpler")
     parser.add_argument("--corpus", default=None,
                         help=f"shipped corpus name ({', '.join(CORPORA)}; default {DEFAULT_CORPUS}) or a text file")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of --corpus (default utf-8)")
     parser.add_argument("--dim", type=int, help=f"vector size ({default('dim')})")
     parser.add_argument("--window", type=int, help=f"symmetric window ({default('window')})")
     parser.add_argument("--min-count", type=int, help=f"rarest word kept ({default('min_count')})")
@@ -72,14 +78,15 @@ def parse_args(argv):
                         help="simpler GloVe: one vector per word, or centre/context output side by side or summed "
                              f"({default('model')})")
     parser.add_argument("--output", choices=GloVe.OUTPUTS, help=f"glove: output W + C or W ({default('output')})")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="Hogwild threads (1 = deterministic)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="Hogwild threads (default 1: deterministic, a seed reproduces the run; with 2 or more "
+                             "two runs with one seed differ)")
     parser.add_argument("--memory", type=float, help=f"GB for co-occurrence counting ({default('memory')})")
     parser.add_argument("--dtype", choices=DTYPES, help=f"parameter dtype ({default('dtype')})")
     parser.add_argument("--seed", type=int, help=f"initialisation and shuffling seed ({default('seed')})")
     parser.add_argument("--format", choices=FORMATS, action="append",
                         help="vector file formats to write (repeatable; default glove and word2vec)")
-    parser.add_argument("--out", type=Path, default=Path("runs/glove"))
-    parser.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
+    add_run_arguments(parser, "runs/glove", MAY_CHANGE)
     return parser.parse_args(argv)
 
 
@@ -98,60 +105,60 @@ def main(argv=None) -> int:
     import numpy as np
 
     from scratch import checkpoint
+    from scratch.cli import run_config, run_folder
     from scratch.datasets.cooccurrence import count_corpus
     from scratch.datasets.text import CORPORA, load_corpus
     from scratch.models.glove import analysis as glove_analysis
     from scratch.progress import Progress, check_finite
 
     model = build_model(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    saved = args.out / "checkpoint.npz"
-    if args.resume:
-        meta = checkpoint.load(saved)
-        if meta["model"] != args.model:
-            raise SystemExit(f"{saved} holds a {meta['model']} run, not --model {args.model}")
-        model.load_state(meta)
-        print(f"resuming after iteration {len(model.costs)} from {saved}", file=sys.stderr)
+    config = run_config(args)
+    with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as saved:
+        if args.resume:
+            model.load_state(checkpoint.load(saved))
+            print(f"resuming after iteration {len(model.costs)} from {saved}", file=sys.stderr)
 
-    corpus = load_corpus(args.corpus) if args.corpus is None or args.corpus in CORPORA else Path(args.corpus)
-    start = time.perf_counter()
-    vocab, cooccurrence = count_corpus(corpus, model.min_count, model.window, model.weighting, model.memory)
-    counted = time.perf_counter() - start
-    print(f"{corpus.name}: {vocab.counts.sum():,} tokens, {len(vocab) - 1:,} words, "
-          f"{2 * len(cooccurrence):,} records (window {model.window}) in {counted:.1f}s", file=sys.stderr)
+        corpus = load_corpus(args.corpus) if args.corpus is None or args.corpus in CORPORA else Path(args.corpus)
+        start = time.perf_counter()
+        vocab, cooccurrence = count_corpus(corpus, model.min_count, model.window, model.weighting, model.memory,
+                                           encoding=args.encoding)
+        counted = time.perf_counter() - start
+        print(f"{corpus.name}: {vocab.counts.sum():,} tokens, {len(vocab) - 1:,} words, "
+              f"{2 * len(cooccurrence):,} records (window {model.window}) in {counted:.1f}s", file=sys.stderr)
 
-    progress = Progress(total=model.epochs, unit="records", label="iter", every=0.0)
-    progress.update(len(model.costs))
+        progress = Progress(total=model.epochs, unit="records", label="iter", every=0.0)
+        progress.update(len(model.costs))
 
-    def after_epoch(epoch: int, cost: float) -> None:
-        check_finite(cost, epoch, "cost")
-        progress.update(epoch, items=2 * len(cooccurrence), cost=cost)
-        checkpoint.save(saved, model=args.model, **model.state())
+        def after_epoch(epoch: int, cost: float) -> None:
+            check_finite(cost, epoch, "cost")
+            progress.update(epoch, items=2 * len(cooccurrence), cost=cost)
+            checkpoint.save(saved, epoch=epoch, config=checkpoint.encode_config(config), **model.state())
 
-    model.fit_cooccurrence(cooccurrence, vocab, after_epoch)
-    progress.close(cost=model.costs[-1])
-    trained = progress.elapsed
+        model.fit_cooccurrence(cooccurrence, vocab, after_epoch)
+        progress.close(cost=model.costs[-1])
+        trained = progress.elapsed
 
-    for fmt in args.format or ["glove", "word2vec"]:
-        model.save(args.out / VECTOR_FILES[fmt], format=fmt)
-    vocab.save(args.out / "vocab.txt")
-    summary = glove_analysis.evaluation_summary(model.vectors, vocab.words, vocab.counts)
-    plotted = glove_analysis.plot_norm_frequency(model.vectors, vocab.counts, str(args.out / "norm_vs_frequency.png"),
-                                                 f"{args.model} GloVe, d={model.dim}")
-    print(f"model {args.model}, d={model.dim}, window {model.window}, {model.epochs} iterations, "
-          f"adagrad {model.adagrad}, seed {model.seed}, threads {model.threads}")
-    print(f"counting {counted:.1f}s, training {trained:.1f}s, final cost {model.costs[-1]:.6f}")
-    for key, label in (("analogy", "analogy (unit vectors, gensim)"), ("analogy_raw", "analogy (raw vectors, Su)")):
-        r = summary[key]
-        print(f"{label}: {100 * r['accuracy']:.2f}% (semantic {100 * r['semantic']:.2f}%, "
-              f"syntactic {100 * r['syntactic']:.2f}%) on {r['seen']}/{r['total']} questions")
-    for key in ("wordsim353", "simlex999"):
-        r = summary[key]
-        print(f"{key} Spearman {r['spearman']:.3f} (OOV {r['oov_percent']:.1f}%)")
-    print(f"Spearman(||v||, log count) {summary['norm_log_count_spearman']:.3f}")
-    print("smallest norms: " + " ".join(w for w, _ in summary["smallest_norms"]))
-    print(f"vectors in {args.out}" + (" (with norm_vs_frequency.png)" if plotted else ""))
-    return 0 if np.isfinite(model.costs[-1]) else 1
+        for fmt in args.format or ["glove", "word2vec"]:
+            model.save(args.out / VECTOR_FILES[fmt], format=fmt)
+        vocab.save(args.out / "vocab.txt")
+        summary = glove_analysis.evaluation_summary(model.vectors, vocab.words, vocab.counts)
+        plotted = glove_analysis.plot_norm_frequency(model.vectors, vocab.counts,
+                                                     str(args.out / "norm_vs_frequency.png"),
+                                                     f"{args.model} GloVe, d={model.dim}")
+        print(f"model {args.model}, d={model.dim}, window {model.window}, {model.epochs} iterations, "
+              f"adagrad {model.adagrad}, seed {model.seed}, threads {model.threads}")
+        print(f"counting {counted:.1f}s, training {trained:.1f}s, final cost {model.costs[-1]:.6f}")
+        for key, label in (("analogy", "analogy (unit vectors, gensim)"), ("analogy_raw", "analogy (raw vectors, Su)")):
+            r = summary[key]
+            print(f"{label}: {100 * r['accuracy']:.2f}% (semantic {100 * r['semantic']:.2f}%, "
+                  f"syntactic {100 * r['syntactic']:.2f}%) on {r['seen']}/{r['total']} questions")
+        for key in ("wordsim353", "simlex999"):
+            r = summary[key]
+            print(f"{key} Spearman {r['spearman']:.3f} (OOV {r['oov_percent']:.1f}%)")
+        print(f"Spearman(||v||, log count) {summary['norm_log_count_spearman']:.3f}")
+        print("smallest norms: " + " ".join(w for w, _ in summary["smallest_norms"]))
+        print(f"vectors in {args.out}" + (" (with norm_vs_frequency.png)" if plotted else ""))
+        return 0 if np.isfinite(model.costs[-1]) else 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Every field of ``TransformerConfig`` and ``TrainConfig`` is a flag of the same n
 default and choices (``--seq-len`` is both the training length N of the data and the model's
 ``train_len``; steps, batch size and warm-up default to a quick run). Progress (loss, bits/byte,
 tokens/s, ETA) goes to stderr; the checkpoint (``--out``/checkpoint.npz, atomic, every
-``--checkpoint-every`` steps) allows ``--resume``. The summary — held-out accuracy and bits/byte at N and 4N with full
+``--checkpoint-every`` steps) allows ``--resume`` with the same flags (but for ``--steps`` and
+those of the evaluation and the sample), ``--overwrite`` starts afresh. The summary — held-out accuracy and bits/byte at N and 4N with full
 attention and with the window W = N, and a sample continuing ``--prompt`` — goes to stdout and to
 ``--out``/summary.json.
 """
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scratch.cli import add_config_arguments, config_from_arguments
+from scratch import checkpoint
+from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.lm import lm_corpus_split
 from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
 from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
@@ -32,6 +34,8 @@ QUICK_RUN = {"batch_size": 16, "steps": 600, "warmup": 60}
 TRAIN_HELP = {"seq_len": "training length N (also the model's train_len)",
               "copy_fraction": "share of each batch made of copy rows s‖s‖… (the copy-rich mix)"}
 BYTES = 256
+# Settings a resumed run may change: how long it trains, how often it saves, how it is evaluated and sampled.
+MAY_CHANGE = ("steps", "checkpoint_every", "eval_windows", "prompt", "sample_length", "temperature")
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TransformerConfig, TrainConfig]:
@@ -47,8 +51,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TransformerC
     p.add_argument("--prompt", default="The ")
     p.add_argument("--sample-length", type=int, default=200)
     p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--out", type=Path, default=Path("runs/lm"))
-    p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of a --corpus file")
+    add_run_arguments(p, "runs/lm", MAY_CHANGE)
     args = p.parse_args(argv)
     if args.vocab_size < BYTES:
         p.error(f"--vocab-size must be ≥ {BYTES} for byte data, got {args.vocab_size}")
@@ -62,11 +66,19 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TransformerC
 
 def main(argv: list[str] | None = None) -> int:
     args, config, train_config = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    train, val, corpus = lm_corpus_split(args.corpus)
+    flags = run_config(args)
+    with run_folder(args, flags, MAY_CHANGE, script=__file__, argv=argv) as path:
+        return train_evaluate_sample(args, config, train_config, flags, path)
+
+
+def train_evaluate_sample(args: argparse.Namespace, config: TransformerConfig, train_config: TrainConfig,
+                          flags: dict, path: Path) -> int:
+    """Train (or resume) the run with its checkpoint at ``path``, then evaluate, sample and write the summary."""
+    train, val, corpus = lm_corpus_split(args.corpus, args.encoding)
     model = TransformerLM(config, rng=np.random.default_rng(args.seed))
     print(f"{corpus}\n{config}\n{train_config}\n{model.num_parameters():,} parameters", file=sys.stderr)
-    losses = train_lm(model, train, train_config, checkpoint_path=args.out / "checkpoint.npz", resume=args.resume)
+    losses = train_lm(model, train, train_config, checkpoint_path=path, resume=args.resume,
+                      checkpoint_meta={"config": checkpoint.encode_config(flags)})
     model.eval()
     summary: dict = {"corpus": corpus, "config": vars(config), "train": vars(train_config),
                      "parameters": model.num_parameters(), "final_train_loss": losses[-1] if losses else None}

@@ -8,18 +8,22 @@ the defaults of ``TransformerVQConfig`` and of the §7 run ``scratch.models.tran
 Progress (loss, bits/byte, tokens/s) and codebook health (usage perplexity, dead codes, relative
 quantization error) go to stderr; the summary (validation bits/byte at the training length and at
 4× it, codebook health, a sample from the prompt) goes to stdout and to ``--out``/summary.json.
+``--out``/checkpoint.npz is written every ``--checkpoint-every`` steps; ``--resume`` continues it with
+the same flags (but for ``--steps`` and those of the reports and the sample), ``--overwrite`` starts
+afresh.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from scratch.cli import add_config_arguments, config_from_arguments
+from scratch import checkpoint
+from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.lm import load_text_bytes, train_val_split
 from scratch.models.transformer_vq import (ATTENTIONS, TRAINING, TransformerVQ, TransformerVQConfig,
                                            codebook_after_step)
@@ -32,11 +36,14 @@ MODEL_HELP = {"d_model": "D_m", "d_k": "D_k (D_v = 2 D_m)", "layers": "layers of
               "block": "block length L", "window": "bias range W ≤ L (default L)", "commit_weight": "β",
               "reseed_dead": "re-seed dead codes (a deviation from the paper)"}
 TRAIN_HELP = {"seq_len": "training length T"}
+# Settings a resumed run may change: how long it trains, how often it saves and reports, the evaluation and sample.
+MAY_CHANGE = ("steps", "checkpoint_every", "health_every", "eval_windows", "prompt", "sample_length", "temperature")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=None, help="text file (default: the shipped English corpus)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of --corpus (default utf-8)")
     # the fields' defaults, not an instance's: an instance has resolved window=None (W = L) to its block
     add_config_arguments(p.add_argument_group("model (TransformerVQConfig)"), TransformerVQConfig, skip=("vocab",),
                          choices=CHOICES, help_texts=MODEL_HELP)
@@ -47,8 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--prompt", default="The ")
     p.add_argument("--sample-length", type=int, default=200)
     p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--out", default="runs/transformer_vq")
-    p.add_argument("--resume", action="store_true")
+    add_run_arguments(p, "runs/transformer_vq", MAY_CHANGE)
     return p.parse_args(argv)
 
 
@@ -59,13 +65,19 @@ def configs(args: argparse.Namespace) -> tuple[TransformerVQConfig, TrainConfig]
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    train, val = train_val_split(load_text_bytes(args.corpus))
+    flags = run_config(args)
+    with run_folder(args, flags, MAY_CHANGE, script=__file__, argv=argv) as path:
+        return train_evaluate_sample(args, flags, path)
+
+
+def train_evaluate_sample(args: argparse.Namespace, flags: dict, path: Path) -> dict:
+    """Train (or resume) the run with its checkpoint at ``path``, then evaluate, sample and write the summary."""
+    train, val = train_val_split(load_text_bytes(args.corpus, args.encoding))
     model_config, train_config = configs(args)
     model = TransformerVQ(model_config, rng=np.random.default_rng(args.seed))
-    losses = train_lm(model, train, train_config, checkpoint_path=os.path.join(args.out, "checkpoint.npz"),
-                      resume=args.resume, extra_loss=model.auxiliary_loss,
-                      after_step=codebook_after_step(model, args.health_every))
+    losses = train_lm(model, train, train_config, checkpoint_path=path, resume=args.resume,
+                      extra_loss=model.auxiliary_loss, after_step=codebook_after_step(model, args.health_every),
+                      checkpoint_meta={"config": checkpoint.encode_config(flags)})
     model.eval()
     summary = {"args": vars(args), "parameters": int(sum(p.size for p in model.parameters())),
                "final_train_bits": losses[-1] / math.log(2) if losses else None}
@@ -79,8 +91,7 @@ def main(argv=None) -> dict:
     text = sample(forward, prompt, args.sample_length, temperature=args.temperature,
                   context=None if args.attention == "vq" else 4 * args.seq_len, rng=np.random.default_rng(args.seed))
     summary["sample"] = bytes(np.concatenate([prompt, text]).astype(np.uint8)).decode("utf-8", errors="replace")
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1, default=str)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     for key, value in summary.items():
         if key != "args":
             print(f"{key}: {value}")

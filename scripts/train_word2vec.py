@@ -9,7 +9,8 @@
 Streams ``--corpus`` (a whitespace-separated text file, one sentence or document per line, any size;
 default: the shipped English corpus) chunk by chunk, prints progress on stderr, then the analogy
 accuracy (restrict 30k), WS353 / SimLex Spearman and the neighbours of a few probe words; writes the
-vectors (``--format``) and a checkpoint per epoch under ``--out`` (``--resume`` continues from it).
+vectors (``--format``) and a checkpoint per epoch under ``--out`` (``--resume`` continues from it with
+the same flags, ``--overwrite`` starts afresh).
 """
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ import json
 import sys
 import time
 from dataclasses import fields
-from pathlib import Path
 from typing import get_type_hints
 
 from scratch import checkpoint
+from scratch.cli import add_run_arguments, run_config, run_folder
 from scratch.datasets import Vocab
 from scratch.models.word2vec import CHOICES, Word2Vec, Word2VecConfig, resolve_corpus
 from scratch.models.word_vectors import FORMATS
 
 PROBES = ("king", "water", "city", "good", "god", "france", "three", "war")
+# Settings a resumed run may change: how long it trains, how fast, what it writes and prints.
+MAY_CHANGE = ("epochs", "threads", "format", "probes")
 # The flags of the on/off settings that are not spelled --name / --no-name.
 PAIRS = {"sg": ("--sg", "--cbow"), "shared": ("--shared", "--separate")}
 HELP = {
@@ -107,9 +110,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     names = add_config_arguments(p)
     p.add_argument("--corpus", default=None, help="text file, or a shipped corpus name (english, lee, gcide)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of --corpus")
     p.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="format of the written vectors")
-    p.add_argument("--out", type=Path, default=Path("runs/word2vec"), help="where vectors, checkpoint, results go")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    add_run_arguments(p, "runs/word2vec", MAY_CHANGE)
     p.add_argument("--probes", nargs="*", default=list(PROBES), help="words whose neighbours are printed")
     args = p.parse_args(argv)
     return args, {name: getattr(args, name) for name in names}
@@ -119,38 +122,38 @@ def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
     model = Word2Vec(**options)
     path = resolve_corpus(args.corpus)
-    args.out.mkdir(parents=True, exist_ok=True)
-    ckpt = args.out / "checkpoint.npz"
-    start = time.perf_counter()
-    model.build(Vocab.from_corpus(path, args.min_count))
-    start_epoch = checkpoint.load(ckpt, model, model.optimizer)["epoch"] if args.resume else 0
-    resuming = f"; resuming after epoch {start_epoch}" if start_epoch else ""
-    print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens{resuming}",
-          file=sys.stderr)
+    config = run_config(args)
+    with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as ckpt:
+        start = time.perf_counter()
+        model.build(Vocab.from_corpus(path, args.min_count, args.encoding))
+        start_epoch = checkpoint.load(ckpt, model, model.optimizer)["epoch"] if args.resume else 0
+        resuming = f"; resuming after epoch {start_epoch}" if start_epoch else ""
+        print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens{resuming}",
+              file=sys.stderr)
 
-    def save_checkpoint(model: Word2Vec, epoch: int) -> None:
-        checkpoint.save(ckpt, model, model.optimizer, epoch=epoch, loss=model.history[-1]["loss"])
+        def save_checkpoint(model: Word2Vec, epoch: int) -> None:
+            checkpoint.save(ckpt, model, model.optimizer, epoch=epoch, loss=model.history[-1]["loss"],
+                            config=checkpoint.encode_config(config))
 
-    model.fit(path, start_epoch=start_epoch, on_epoch_end=save_checkpoint)
-    seconds = time.perf_counter() - start
-    vectors_path = args.out / ("vectors.bin" if args.format == "word2vec-binary" else "vectors.txt")
-    model.save(vectors_path, args.format)
-
-    scores = model.word_vectors.scores()
-    print(f"trained {args.epochs - start_epoch} epochs in {seconds:.1f}s; final loss "
-          f"{model.history[-1]['loss']:.4f}" if model.history else "nothing left to train")
-    print(f"analogies (restrict 30k): {100 * scores['analogy']:.2f}% of {int(scores['analogy_seen'])} seen "
-          f"(semantic {100 * scores['analogy_semantic']:.2f}%, syntactic {100 * scores['analogy_syntactic']:.2f}%)")
-    print(f"WS353 Spearman {scores['wordsim353_spearman']:.3f} (OOV {scores['wordsim353_oov_percent']:.1f}%), "
-          f"SimLex-999 Spearman {scores['simlex999_spearman']:.3f} (OOV {scores['simlex999_oov_percent']:.1f}%)")
-    for word in args.probes:
-        if word in model.vocab:
-            neighbours = ", ".join(f"{w} {s:.3f}" for w, s in model.most_similar(word, topn=8))
-            print(f"  {word}: {neighbours}")
-    summary = {"options": options, "corpus": str(path), "seconds": seconds, "history": model.history, **scores}
-    (args.out / "results.json").write_text(json.dumps(summary, indent=1))
-    print(f"vectors: {vectors_path}; summary: {args.out / 'results.json'}")
-    return 0
+        model.fit(path, start_epoch=start_epoch, on_epoch_end=save_checkpoint, encoding=args.encoding)
+        seconds = time.perf_counter() - start
+        vectors_path = args.out / ("vectors.bin" if args.format == "word2vec-binary" else "vectors.txt")
+        model.save(vectors_path, args.format)
+        scores = model.word_vectors.scores()
+        print(f"trained {args.epochs - start_epoch} epochs in {seconds:.1f}s; final loss "
+              f"{model.history[-1]['loss']:.4f}" if model.history else "nothing left to train")
+        print(f"analogies (restrict 30k): {100 * scores['analogy']:.2f}% of {int(scores['analogy_seen'])} seen "
+              f"(semantic {100 * scores['analogy_semantic']:.2f}%, syntactic {100 * scores['analogy_syntactic']:.2f}%)")
+        print(f"WS353 Spearman {scores['wordsim353_spearman']:.3f} (OOV {scores['wordsim353_oov_percent']:.1f}%), "
+              f"SimLex-999 Spearman {scores['simlex999_spearman']:.3f} (OOV {scores['simlex999_oov_percent']:.1f}%)")
+        for word in args.probes:
+            if word in model.vocab:
+                neighbours = ", ".join(f"{w} {s:.3f}" for w, s in model.most_similar(word, topn=8))
+                print(f"  {word}: {neighbours}")
+        summary = {"options": options, "corpus": str(path), "seconds": seconds, "history": model.history, **scores}
+        (args.out / "results.json").write_text(json.dumps(summary, indent=1))
+        print(f"vectors: {vectors_path}; summary: {args.out / 'results.json'}")
+        return 0
 
 
 if __name__ == "__main__":

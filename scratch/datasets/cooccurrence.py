@@ -120,18 +120,19 @@ def count_cooccurrences(chunks: Iterable[TokenChunk], unigram: np.ndarray, windo
 
 
 def corpus_cooccurrences(path: str | os.PathLike, vocab: Vocab, window: int = 10, weighting: str = "harmonic",
-                         memory: float = 1.0) -> Cooccurrence:
-    """``count_cooccurrences`` over the corpus file ``path``; unknown words take no window position
-    (as in Stanford's ``cooccur``)."""
+                         memory: float = 1.0, encoding: str = "utf-8") -> Cooccurrence:
+    """``count_cooccurrences`` over the corpus file ``path`` (text in ``encoding``); unknown words take no
+    window position (as in Stanford's ``cooccur``)."""
     window, weighting = _checked_window_weighting(window, weighting)
     chunk_tokens = chunk_tokens_for(memory, window)
-    return count_cooccurrences(iter_token_chunks(path, vocab, chunk_tokens, drop_unknown=True), vocab.counts,
-                               window, weighting, memory)
+    return count_cooccurrences(iter_token_chunks(path, vocab, chunk_tokens, drop_unknown=True, encoding=encoding),
+                               vocab.counts, window, weighting, memory)
 
 
 def count_corpus(path: str | os.PathLike, min_count: int = 5, window: int = 10, weighting: str = "harmonic",
-                 memory: float = 1.0) -> tuple[Vocab, Cooccurrence]:
-    """The vocabulary of the corpus file ``path`` and its co-occurrences, tokenizing the text once.
+                 memory: float = 1.0, encoding: str = "utf-8") -> tuple[Vocab, Cooccurrence]:
+    """The vocabulary of the corpus file ``path`` (text in ``encoding``) and its co-occurrences,
+    tokenizing the text once.
 
     Equal to ``Vocab.from_corpus(path, min_count)`` followed by ``corpus_cooccurrences``, which
     tokenize the text twice. Here each chunk of lines is tokenized once into provisional ids (one
@@ -146,7 +147,7 @@ def count_corpus(path: str | os.PathLike, min_count: int = 5, window: int = 10, 
     with tempfile.TemporaryDirectory(prefix="cooccurrence-") as spill:
         stored: list[tuple[np.ndarray, np.ndarray] | Path] = []
         held = 0
-        for tokens, lengths in _token_batches(path, chunk_tokens):
+        for tokens, lengths in _token_batches(path, chunk_tokens, encoding):
             for word in set(tokens).difference(index):
                 index[word] = len(index)
             ids = np.fromiter(map(index.__getitem__, tokens), np.int32, len(tokens))
@@ -191,11 +192,12 @@ def ordered_records(cooc: Cooccurrence, values: np.ndarray, rng: np.random.Gener
     return rows[order], cols[order], values[order]
 
 
-def _token_batches(path: str | os.PathLike, chunk_tokens: int) -> Iterator[tuple[list[str], np.ndarray]]:
+def _token_batches(path: str | os.PathLike, chunk_tokens: int,
+                   encoding: str) -> Iterator[tuple[list[str], np.ndarray]]:
     """The tokens of about ``chunk_tokens`` at a time of whole non-empty lines, and the line lengths."""
     lines: list[list[str]] = []
     size = 0
-    for line in iter_lines(path):
+    for line in iter_lines(path, encoding):
         tokens = tokenize(line)
         if tokens:
             lines.append(tokens)

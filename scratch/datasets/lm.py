@@ -16,24 +16,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validation import integer, positive_int, probability
+from ..validation import integer, positive_int, probability, text_encoding
 from .paths import existing_file
-from .text import load_corpus
+from .text import load_corpus, undecodable
 
 
-def load_text(path: str | os.PathLike | None = None) -> str:
-    """The whole text of a corpus file (``.gz`` allowed); the default corpus when ``path`` is None."""
+def load_text(path: str | os.PathLike | None = None, encoding: str = "utf-8") -> str:
+    """The whole text of a corpus file (``.gz`` allowed) in ``encoding``; the default corpus when ``path``
+    is None. A byte that does not decode raises ``UnicodeDecodeError`` naming the file and the line."""
     path = load_corpus() if path is None else existing_file(path, "corpus")
     raw = path.read_bytes()
-    text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+    try:
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode(text_encoding("encoding", encoding))
+    except UnicodeDecodeError as error:
+        raise undecodable(path, error) from None
     if not text:
         raise ValueError(f"corpus {path} is empty")
     return text
 
 
-def load_text_bytes(path: str | os.PathLike | None = None) -> np.ndarray:
-    """The UTF-8 bytes of a corpus (default: the default corpus) as a ``(n,)`` uint8 array (256 symbols)."""
-    return np.frombuffer(load_text(path).encode("utf-8"), dtype=np.uint8)
+def load_text_bytes(path: str | os.PathLike | None = None, encoding: str = "utf-8") -> np.ndarray:
+    """The UTF-8 bytes of a corpus (default: the default corpus) read in ``encoding``, as a ``(n,)`` uint8
+    array (256 symbols)."""
+    return np.frombuffer(load_text(path, encoding).encode("utf-8"), dtype=np.uint8)
 
 
 def char_vocab(text: str) -> tuple[list[str], np.ndarray]:
@@ -135,8 +140,10 @@ def head_tail_split(data: np.ndarray, val_fraction: float = 0.1) -> tuple[np.nda
     return data[:cut], data[cut:]
 
 
-def lm_corpus_split(corpus: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Train and validation byte streams of a corpus, and a one-line description of it.
+def lm_corpus_split(corpus: str | os.PathLike | None = None,
+                    encoding: str = "utf-8") -> tuple[np.ndarray, np.ndarray, str]:
+    """Train and validation byte streams of a corpus (a text file read in ``encoding``), and a one-line
+    description of it.
 
     ``None``: the shipped English text, split by ``train_val_split`` (last 5% of each of 20 blocks
     held out); ``"stdlib"``: ``stdlib_source_bytes`` split by ``head_tail_split`` (first 90% / last
@@ -146,7 +153,7 @@ def lm_corpus_split(corpus: str | os.PathLike | None = None) -> tuple[np.ndarray
         data, digest = stdlib_source_bytes()
         train, val = head_tail_split(data)
         return train, val, f"stdlib *.py of {sysconfig.get_paths()['stdlib']}, {data.size:,} bytes, sha256 {digest}"
-    data = load_text_bytes(corpus)
+    data = load_text_bytes(corpus, encoding)
     train, val = train_val_split(data)
     name = "the shipped English corpus" if corpus is None else str(corpus)
     return train, val, f"{name}, {data.size:,} bytes, sha256 {hashlib.sha256(data.tobytes()).hexdigest()}"

@@ -1,9 +1,11 @@
 """Text corpora: tokenizer, vocabulary, streaming a corpus as integer ids, subsampling.
 
-A corpus is a plain-text file (``.gz`` allowed), UTF-8, one sentence (or verse, or document) per
-line. Windows of the word-vector models never cross a line, so the streaming reader keeps the line
-boundaries: it yields chunks of whole lines as one flat ``int32`` id array plus the ``int64`` offsets
-of the line starts, the layout a Numba kernel can walk without Python objects.
+A corpus is a plain-text file (``.gz`` allowed), UTF-8 unless an ``encoding`` says otherwise, one
+sentence (or verse, or document) per line; a byte that does not decode raises ``UnicodeDecodeError``
+naming the file and the line. Windows of the word-vector models never cross a line, so the
+streaming reader keeps the line boundaries: it yields chunks of whole lines as one flat ``int32`` id
+array plus the ``int64`` offsets of the line starts, the layout a Numba kernel can walk without
+Python objects.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import boolean, positive_int, positive_real
+from ..validation import boolean, positive_int, positive_real, text_encoding
 from .paths import data_path, existing_file
 
 CORPORA = {
@@ -26,6 +28,7 @@ CORPORA = {
     "gcide": "gcide.txt.gz",
 }
 DEFAULT_CORPUS = "english"
+ENCODING_HINT = "the file is not {}: pass its encoding (encoding=... or a script's --encoding, e.g. latin-1)"
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
@@ -41,13 +44,32 @@ def tokenize(line: str) -> list[str]:
     return _TOKEN.findall(line.lower().replace("\u2019", "'"))
 
 
-def iter_lines(path: str | os.PathLike) -> Iterator[str]:
-    """The lines of a UTF-8 text file (gzip-compressed when its name ends in ``.gz``), without ``\\n``."""
+def iter_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str]:
+    """The lines of a text file (gzip-compressed when its name ends in ``.gz``), without ``\\n``."""
     path = existing_file(path, "text file")
+    encoding = text_encoding("encoding", encoding)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            yield line.rstrip("\n")
+    try:
+        with opener(path, "rt", encoding=encoding) as lines:
+            for line in lines:
+                yield line.rstrip("\n")
+    except UnicodeDecodeError as error:
+        raise undecodable(path, error) from None
+
+
+def undecodable(path: Path, error: UnicodeDecodeError) -> UnicodeDecodeError:
+    """``error`` restated for the first line of the file ``path`` that does not decode: the byte's
+    position in that line, the file, the line number and how to give another encoding."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode(error.encoding)
+            except UnicodeDecodeError as in_line:
+                reason = f"{in_line.reason} (file {path}, line {number}); {ENCODING_HINT.format(error.encoding)}"
+                return UnicodeDecodeError(in_line.encoding, in_line.object, in_line.start, in_line.end, reason)
+    return UnicodeDecodeError(error.encoding, error.object, error.start, error.end,
+                              f"{error.reason} (file {path}); {ENCODING_HINT.format(error.encoding)}")
 
 
 def load_corpus(name: str | None = None) -> Path:
@@ -97,10 +119,10 @@ class Vocab:
         return cls([w for _, w in kept], [-c for c, _ in kept])
 
     @classmethod
-    def from_corpus(cls, path: str | os.PathLike, min_count: int = 5) -> Vocab:
+    def from_corpus(cls, path: str | os.PathLike, min_count: int = 5, encoding: str = "utf-8") -> Vocab:
         """Count the tokens of the corpus file ``path`` and keep those with ``min_count`` or more."""
         counts: Counter[str] = Counter()
-        for line in iter_lines(path):
+        for line in iter_lines(path, encoding):
             counts.update(tokenize(line))
         if not counts:
             raise ValueError(f"corpus {path} is empty (no tokens)")
@@ -158,7 +180,7 @@ class TokenChunk(NamedTuple):
 
 
 def iter_token_chunks(path: str | os.PathLike, vocab: Vocab, chunk_tokens: int = 1 << 20, *,
-                      drop_unknown: bool = False) -> Iterator[TokenChunk]:
+                      drop_unknown: bool = False, encoding: str = "utf-8") -> Iterator[TokenChunk]:
     """Stream the corpus ``path`` as ``TokenChunk``s of whole lines, about ``chunk_tokens`` ids each.
 
     A chunk is closed before the line that would take it past ``chunk_tokens``, so memory does not
@@ -170,7 +192,7 @@ def iter_token_chunks(path: str | os.PathLike, vocab: Vocab, chunk_tokens: int =
     drop_unknown = boolean("drop_unknown", drop_unknown)
     lines: list[np.ndarray] = []
     size = 0
-    for line in iter_lines(path):
+    for line in iter_lines(path, encoding):
         ids = vocab.encode(tokenize(line))
         if drop_unknown:
             ids = ids[ids != 0]

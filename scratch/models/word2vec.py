@@ -250,8 +250,8 @@ class Word2Vec(Module, WordVectorsMixin):
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, corpus: str | os.PathLike | None = None, *, start_epoch: int = 0,
-            on_epoch_end: Callable[[Word2Vec, int], None] | None = None) -> Word2Vec:
-        """Train on ``corpus`` (a file path, a shipped corpus name, or None for the default corpus).
+            on_epoch_end: Callable[[Word2Vec, int], None] | None = None, encoding: str = "utf-8") -> Word2Vec:
+        """Train on ``corpus`` (a file path in ``encoding``, a shipped corpus name, or None for the default corpus).
 
         The vocabulary is counted first (one pass) unless ``build`` was called; then each of the
         ``epochs`` passes streams the file in chunks of ``chunk_tokens``, so memory does not grow
@@ -261,10 +261,10 @@ class Word2Vec(Module, WordVectorsMixin):
         validation.integer("start_epoch", start_epoch, minimum=0, maximum=self.config.epochs)
         path = resolve_corpus(corpus)
         if self.vocab is None:
-            self.build(Vocab.from_corpus(path, self.config.min_count))
+            self.build(Vocab.from_corpus(path, self.config.min_count, encoding))
 
         def chunks() -> Iterable[TokenChunk]:
-            return iter_token_chunks(path, self.vocab, self.config.chunk_tokens, drop_unknown=True)
+            return iter_token_chunks(path, self.vocab, self.config.chunk_tokens, drop_unknown=True, encoding=encoding)
 
         return self.fit_chunks(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -78,12 +78,14 @@ def lm_loss(logits: Tensor, targets: np.ndarray) -> Tensor:
 
 def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: str | os.PathLike | None = None,
              resume: bool = False, log_every: float = 5.0, extra_loss: Callable[[], Tensor] | None = None,
-             after_step: Callable[[int], None] | None = None) -> list[float]:
+             after_step: Callable[[int], None] | None = None,
+             checkpoint_meta: Mapping[str, Any] | None = None) -> list[float]:
     """Train ``model`` (a Module mapping ids to logits) on the stream ``train``; returns the LM loss per step.
 
     With ``checkpoint_path`` the model, the optimizer and the step are saved every
-    ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from that file. A
-    non-finite loss raises ``NonFiniteLossError`` and leaves the last good checkpoint in place.
+    ``config.checkpoint_every`` steps and at the end, with the meta values ``checkpoint_meta`` (a
+    script's flags); ``resume=True`` continues from that file. A non-finite loss raises
+    ``NonFiniteLossError`` and leaves the last good checkpoint in place.
     ``extra_loss()``, called after each forward, gives a scalar added to the differentiated loss (the
     returned losses are the cross-entropy alone); ``after_step(step)`` runs after optimizer step
     ``step`` (counted from 1) and before its checkpoint.
@@ -116,7 +118,8 @@ def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: 
         losses.append(value)
         progress.update(step + 1, items=x.size, loss=value, bits=value / math.log(2), lr=optimizer.lr)
         if checkpoint_path is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-            checkpoint.save(checkpoint_path, model, optimizer, step=step + 1, seed=config.seed)
+            checkpoint.save(checkpoint_path, model, optimizer, step=step + 1, seed=config.seed,
+                            **dict(checkpoint_meta or {}))
     progress.close()
     return losses
 

@@ -62,13 +62,15 @@ class _GloVeBase(WordVectorsMixin):
         return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
                 if p.default is not p.empty}
 
-    def fit(self, corpus: str | os.PathLike | None = None, callback: EpochCallback | None = None):
-        """Count the corpus (a shipped corpus name, a file path, or None for the default) and train.
+    def fit(self, corpus: str | os.PathLike | None = None, callback: EpochCallback | None = None,
+            encoding: str = "utf-8"):
+        """Count the corpus (a shipped corpus name, a file path in ``encoding``, or None for the default) and
+        train.
 
         ``callback(epoch, mean_cost)`` runs after every epoch (epochs count from 1).
         """
         path = load_corpus(corpus) if corpus is None or corpus in CORPORA else corpus
-        vocab, cooccurrence = count_corpus(path, self.min_count, self.window, self.weighting, self.memory)
+        vocab, cooccurrence = count_corpus(path, self.min_count, self.window, self.weighting, self.memory, encoding)
         return self.fit_cooccurrence(cooccurrence, vocab, callback)
 
     def fit_cooccurrence(self, cooccurrence: Cooccurrence, vocab: Vocab, callback: EpochCallback | None = None):
