@@ -344,6 +344,11 @@ MUTANTS: list[Mutant] = [
            'self.iterations = int(iterations)',
            ('tests/models/test_capsule.py',),
            'CapsuleLayer takes iterations=True as one routing iteration instead of rejecting it'),
+    Mutant('capsnet_reconstruction_always_averaged', 'capsule', 'scratch/models/capsule/networks.py',
+           'per_batch = 1.0 if self.margin.reduction == "sum" else 1.0 / len(y)',
+           'per_batch = 1.0 / len(y)',
+           ('tests/models/test_capsule.py::test_sabour_capsnet_loss_keeps_sabours_ratio',),
+           "CapsNet's reconstruction term averaged over the batch while Sabour's margin loss is summed over it"),
     # --- word2vec: walker, sampler, update, dispatch, model ------------------------------------------
     Mutant('w2v_shrink_reach_off_by_one', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
            'reach = window - below(state, window)',

@@ -6,7 +6,8 @@ import pytest
 
 from scratch import gradcheck, tensor
 from scratch.models.capsule import (
-    SMALL_WIDTHS, SU_WIDTHS, CapsuleLayer, CNNBaseline, Margin, PrimaryCaps, SabourCapsNet, SuCapsuleNet, Training,
+    SABOUR_MARGIN, SMALL_WIDTHS, SU_WIDTHS, CapsuleLayer, CNNBaseline, Margin, PrimaryCaps, SabourCapsNet, SuCapsuleNet,
+    Training,
     build_model, capsule_lengths, margin_loss, routing_coefficients, squash, two_digit_metrics, two_digit_pairs,
 )
 from scratch.optim import Adam
@@ -251,6 +252,24 @@ def test_sabour_capsnet_reconstruction_term_gradcheck_at_full_weight(rng):
     model = SabourCapsNet(3, conv_channels=2, primary_channels=2, primary_dim=3, capsule_dim=4, image_size=(20, 20),
                           decoder=(5, 6), recon_weight=1.0, rng=rng, dtype=np.float64)
     _model_loss_gradcheck(model, rng.uniform(size=(2, 20, 20)), np.array([2, 1]))
+
+
+@pytest.mark.parametrize("margin", [None, Margin()])
+def test_sabour_capsnet_loss_keeps_sabours_ratio(rng, margin):
+    """By default Sabour's settings: per image Σ_k [T_k max(0, 0.9 − ‖v_k‖)² + 0.5 (1 − T_k) max(0, ‖v_k‖ − 0.1)²]
+    + 0.0005 Σ (x − x̂)², summed over the batch; with Su's margin (λ 0.25, mean) both terms are averaged."""
+    model = SabourCapsNet(3, conv_channels=2, primary_channels=2, primary_dim=3, capsule_dim=4, image_size=(20, 20),
+                          decoder=(5, 6), margin=margin, rng=rng, dtype=np.float64)
+    x, y = rng.uniform(size=(4, 20, 20)), np.array([0, 2, 1, 2])
+    v = model.capsule_outputs(x).data
+    lengths = np.sqrt((v ** 2).sum(-1))
+    present = np.eye(3)[y]
+    lam = 0.5 if margin is None else 0.25
+    terms = present * np.maximum(0, 0.9 - lengths) ** 2 + lam * (1 - present) * np.maximum(0, lengths - 0.1) ** 2
+    squared = ((model.reconstruct(model.capsule_outputs(x), y).data - x.reshape(4, -1)) ** 2).sum()
+    expected = (terms.sum() + 0.0005 * squared if margin is None else terms.mean() + 0.0005 * squared / 4)
+    assert model.margin == (SABOUR_MARGIN if margin is None else margin)
+    assert model.loss(x, y).item() == pytest.approx(expected, rel=1e-12)
 
 
 def test_parameter_counts_of_spec_section_4():

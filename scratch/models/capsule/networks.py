@@ -29,7 +29,7 @@ from ...autograd import functional as F
 from ...kernels.routing import DEFAULT_ITERATIONS, MODES, route_forward_reference
 from ...nn import Conv2d, Linear, Module, ModuleList, init
 from ...validation import choice, generator, int_pair, integer, positive_int, positive_real, real, shape
-from .layers import CapsuleLayer, Margin, PrimaryCaps, capsule_lengths, margin_loss
+from .layers import SABOUR_MARGIN, CapsuleLayer, Margin, PrimaryCaps, capsule_lengths, margin_loss
 
 SU_WIDTHS = (64, 64, 128, 128)
 SMALL_WIDTHS = (16, 16, 32, 32)
@@ -91,13 +91,16 @@ class ConvStack(Module):
 
 
 class _MarginModel(Module):
-    """Scores (B, K) in [0, 1] trained with the margin loss of the settings ``margin`` (Su's by default)."""
+    """Scores (B, K) in [0, 1] trained with the margin loss of the settings ``margin`` (``default_margin``
+    when None: Su's settings, Sabour's for his CapsNet)."""
+
+    default_margin = Margin()
 
     def __init__(self, margin: Margin | None):
         super().__init__()
         if margin is not None and not isinstance(margin, Margin):
             raise TypeError(f"margin must be a Margin or None, got {type(margin).__name__}")
-        self.margin = Margin() if margin is None else margin
+        self.margin = self.default_margin if margin is None else margin
 
     def loss(self, x: Any, y: np.ndarray) -> Tensor:
         """The margin loss of the scores of images x (B, H, W) for class ids y (B,)."""
@@ -149,10 +152,14 @@ class SabourCapsNet(_MarginModel):
     """Sabour et al. (spec §1): conv 9×9 ReLU → PrimaryCaps (squash ε = 1) → full-weight capsules → ‖v‖.
 
     For 28×28 inputs: conv (B, c, 20, 20) → PrimaryCaps (B, 36·P, p) → v (B, K, D). Sabour's sizes are
-    c = 256, P = 32, p = 8, D = 16; smaller ones keep it trainable on a CPU. ``loss`` adds the decoder's
-    ``recon_weight`` · Σ (x − x̂)² per image (0.0005, averaged over the batch), with the decoder fed
-    only the true class's capsule; ``recon_weight = 0`` drops the decoder.
+    c = 256, P = 32, p = 8, D = 16; smaller ones keep it trainable on a CPU. The margin loss defaults to
+    Sabour's settings (``SABOUR_MARGIN``: λ = 0.5, summed over classes); ``loss`` adds the decoder's
+    ``recon_weight`` · Σ (x − x̂)² per image (0.0005), with the decoder fed only the true class's capsule,
+    reduced over the batch as the margin loss is (summed with "sum", averaged with "mean"), so the two
+    terms keep Sabour's per-image ratio under his settings; ``recon_weight = 0`` drops the decoder.
     """
+
+    default_margin = SABOUR_MARGIN
 
     def __init__(self, num_classes: int = 10, conv_channels: int = 256, primary_channels: int = 32,
                  primary_dim: int = 8, capsule_dim: int = 16, image_size: tuple[int, int] = (28, 28),
@@ -204,7 +211,8 @@ class SabourCapsNet(_MarginModel):
             return loss
         target = np.asarray(x, dtype=v.dtype).reshape(len(y), -1)
         error = self.reconstruct(v, np.asarray(y)) - target
-        return loss + (error * error).sum() * (self.recon_weight / len(y))
+        per_batch = 1.0 if self.margin.reduction == "sum" else 1.0 / len(y)
+        return loss + (error * error).sum() * (self.recon_weight * per_batch)
 
 
 def build_model(name: str, widths: tuple[int, int, int, int] = SMALL_WIDTHS, *,
