@@ -20,7 +20,9 @@ loss                   objective    sampler      log-Q  accidental hits  negativ
 "nce"                  sigmoid      log-uniform  yes    kept            shared per batch
 =====================  ===========  ===========  =====  ==============  ==================
 
-"unigram" is word2vec's sampler, q ∝ count^0.75. Subsampling (word2vec.c's keep probability,
+"unigram" is word2vec's sampler, q ∝ count^0.75. The sampled ids are drawn with replacement and log-Q
+subtracts log(K q), their expected count; TensorFlow's sampled losses draw K distinct ids and use
+log(1 − (1 − q)^tries) instead, which agrees when K q ≪ 1. Subsampling (word2vec.c's keep probability,
 threshold ``sample``) is "off" (the TF class), "centre" (the Keras script: only centre positions are
 dropped) or "both" (word2vec.c/gensim: dropped words leave the line before windowing).
 
