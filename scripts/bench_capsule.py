@@ -54,11 +54,12 @@ def main(argv=None) -> None:
 
     from scratch import tensor
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
-    from scratch.bench.torch_capsule import torch_margin_loss, torch_model, torch_route
     from scratch.kernels.routing import route
     from scratch.models.capsule import build_model
     from scratch.optim import Adam
     torch = optional_torch(args.threads)
+    if torch is not None:
+        from scratch.crosscheck.torch_reference.capsule import margin_loss as torch_margin_loss, torch_model, torch_route
 
     peak = sgemm_peak_gflops()
     print(machine_summary() + (f", torch {torch.__version__}" if torch else ", torch not installed"))

@@ -150,7 +150,7 @@ def compare(kind: str, name: str, actual: Any, expected: np.ndarray, atol: float
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), e.shape))
     passed = bool(np.all(excess <= 0))
     rule = "exact match" if exact else f"atol {atol:g} + rtol {rtol:g}·|expected|"
-    message = (f"{what} differs at index {list(worst)}: got {a[worst]!r}, expected {e[worst]!r} "
+    message = (f"{what} differs at index {list(worst)}: got {float(a[worst])!r}, expected {float(e[worst])!r} "
                f"(|diff| {diff[worst]:.3g} > {rule}; {int(np.sum(excess > 0))} of {e.size} entries out of tolerance)")
     return TensorResult(kind, name, passed, float(diff.max()), float(rel.max()), worst, float(a[worst]),
                         float(e[worst]), "ok" if passed else message)

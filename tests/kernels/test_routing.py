@@ -15,7 +15,6 @@ except ImportError:
 
 from scratch import gradcheck, tensor
 from scratch.autograd import functional as F
-from scratch.bench.torch_capsule import torch_route
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
     MODE_SU2, MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
@@ -280,12 +279,14 @@ def test_kernels_run_without_jit():
 @pytest.mark.torch
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
 class TestAgainstTorch:
-    """The routing written directly in torch (``scratch.bench.torch_capsule``, autograd through every
-    iteration, no scratch code) gives the same v and ∂L/∂Û."""
+    """The routing written directly in torch (``scratch.crosscheck.torch_reference.capsule``, autograd
+    through every iteration, no scratch code) gives the same v and ∂L/∂Û."""
 
     @pytest.mark.parametrize("mode", sorted(MODES))
     @pytest.mark.parametrize("iterations", ITERATIONS)
     def test_values_and_gradients(self, rng, mode, iterations):
+        from scratch.crosscheck.torch_reference.capsule import torch_route
+
         u_hat = predictions(rng)
         grad_v = rng.normal(size=SHAPE[:2] + SHAPE[3:])
         ours = tensor(u_hat, requires_grad=True)

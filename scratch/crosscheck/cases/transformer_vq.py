@@ -27,8 +27,8 @@ ATTENTION = {"q": "(B, T, D_k)", "k_hat": "(B, T, D_k), equal to codebook[codes]
              "codes": "(B, T) int64 in [0, S)", "codebook": "(S, D_k) float64 constant", "o": "(B, T, D_v)"}
 
 
-def _attention_case(name, function, description, seed):
-    rng = np.random.default_rng(seed)
+def _attention_case(name, function, description, seed=1):
+    rng = np.random.default_rng(seed)  # the same arrays for both forms
     codebook = rng.standard_normal((CODES, D_K))
     codes = rng.integers(0, CODES, (BATCH, LENGTH))
     inputs = {"q": rng.standard_normal((BATCH, LENGTH, D_K)), "k_hat": codebook[codes],
@@ -83,9 +83,9 @@ def cases() -> list:
     rng = np.random.default_rng(9)
     return [
         _attention_case("transformer_vq/vq_attention", vq_attention,
-                        "blockwise VQ attention (block 4, W = 3): k̂ gets gradients from its own and the next block", 1),
+                        "blockwise VQ attention (block 4, W = 3): k̂ gets gradients from its own and the next block"),
         _attention_case("transformer_vq/quadratic_vq_attention", quadratic_vq_attention,
-                        "dense VQ attention over k̂ (same outputs, full straight-through gradient of k̂)", 2),
+                        "dense VQ attention over k̂ (same arrays and outputs, full straight-through gradient of k̂)"),
         build_case("transformer_vq/quantizer", _quantizer,
                    description="nearest code, straight-through keys, commitment loss",
                    inputs={"k": rng.standard_normal((BATCH, 9, D_K))},
