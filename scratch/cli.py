@@ -95,7 +95,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, default_out: str | os.Pat
     ``may_change`` names the settings a resumed run may change (shown in the help)."""
     flags = ", ".join(_flag(name) for name in may_change)
     parser.add_argument("--out", type=Path, default=Path(default_out),
-                        help=f"folder of the run: checkpoint and results (default: {default_out})")
+                        help="folder of the run: checkpoint and results (default: %(default)s)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
                       help=f"continue the run in --out, with its flags (only {flags} may change)")
@@ -153,14 +153,33 @@ def run_folder(args: argparse.Namespace, config: Mapping[str, Any], may_change: 
     """
     may_change = list(may_change)
     path = Path(args.out) / CHECKPOINT_NAME
+    interrupted = False
     try:
         path = prepare_run(args.out, config, may_change, resume=args.resume, overwrite=args.overwrite)
         yield path
+    except Exception as error:
+        # Ctrl-C inside a call into compiled code (a Numba dispatch) surfaces as the error it caused
+        if not _caused_by_interrupt(error):
+            if isinstance(error, SCRIPT_ERRORS):
+                raise SystemExit(f"{Path(script).name}: error: {error}") from None
+            raise
+        interrupted = True
     except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
         print(interrupted_message(path, script, sys.argv[1:] if argv is None else argv), file=sys.stderr, flush=True)
-        raise SystemExit(INTERRUPTED) from None
-    except SCRIPT_ERRORS as error:
-        raise SystemExit(f"{Path(script).name}: error: {error}") from None
+        raise SystemExit(INTERRUPTED)
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a ``KeyboardInterrupt`` is among the causes (or contexts) of ``error``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def interrupted_message(path: str | os.PathLike, script: str | os.PathLike, argv: list[str]) -> str:

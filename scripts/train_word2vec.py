@@ -41,7 +41,7 @@ HELP = {
     "epochs": "passes over the corpus",
     "seed": "seed of the initialisation and of the kernel's random numbers",
     "sg": ("skip-gram (input = one context word)", "CBOW, the default (context summed)"),
-    "shared": ("output layer W ≡ E, b ≡ 0 (the default, as the post)", "separate output W and bias b"),
+    "shared": ("output layer W ≡ E, b ≡ 0 (the default, as in Su's code)", "separate output W and bias b"),
     "bias": "with --separate: no output bias b (word2vec.c and gensim have none)",
     "cbow_mean": "average the context instead of summing it",
     "negative": "K sampled ids per example",
@@ -71,7 +71,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """The module docstring as written, and the default of each flag that takes a value."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, argparse.SUPPRESS) or isinstance(action.default, bool):
+        if action.default in (None, argparse.SUPPRESS) or isinstance(action.default, bool) \
+                or "%(default)" in action.help:
             return action.help
         return f"{action.help} (default: %(default)s)"
 
