@@ -104,6 +104,19 @@ def shape(name: str, array: Any, expected: Sequence[int | None]) -> None:
         raise ValueError(f"{name} must have shape {wanted}, got {actual}")
 
 
+class NonFiniteError(ValueError, FloatingPointError):
+    """An array argument holds NaN or an infinity: bad input (a ``ValueError``) and a floating-point
+    failure (a ``FloatingPointError``, the kind the training loops stop a run on)."""
+
+
+def finite(name: str, array: Any) -> None:
+    """NonFiniteError naming the argument unless every entry of ``array`` is finite."""
+    array = np.asarray(array)
+    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise NonFiniteError(f"{name} contains NaN or infinite values ({bad} of {array.size} entries)")
+
+
 def floating_dtype(name: str, value: Any) -> np.dtype:
     """``value`` as a NumPy dtype, or TypeError unless it is a floating-point type."""
     dtype = np.dtype(value)

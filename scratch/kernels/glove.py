@@ -136,9 +136,9 @@ def glove_epoch_reference(params: GloVeParams, rows: np.ndarray, cols: np.ndarra
             if settings.order == ADAGRAD_SU:
                 Gb[i] += fe**2
                 Gc[j] += fe**2
-                u_b, u_c = eta * fe / math.sqrt(Gb[i] + 1e-8), eta * fe / math.sqrt(Gc[j] + 1e-8)
+                u_b, u_c = eta * fe / np.sqrt(Gb[i] + 1e-8), eta * fe / np.sqrt(Gc[j] + 1e-8)
             else:
-                u_b, u_c = fe / math.sqrt(Gb[i]), fe / math.sqrt(Gc[j])
+                u_b, u_c = fe / np.sqrt(Gb[i]), fe / np.sqrt(Gc[j])
                 Gb[i] += fe**2
                 Gc[j] += fe**2
             b[i] -= u_b if math.isfinite(u_b) else 0.0
@@ -146,9 +146,10 @@ def glove_epoch_reference(params: GloVeParams, rows: np.ndarray, cols: np.ndarra
     return cost
 
 
-# No "nnan"/"ninf": the finiteness checks must survive. error_model="numpy" drops the zero-division
-# checks that would keep the update loop from vectorizing.
-@njit(cache=True, fastmath={"reassoc", "contract", "arcp", "afn", "nsz"}, error_model="numpy")
+# Only re-association and contraction: without "nnan"/"ninf" the finiteness checks survive, and with
+# "arcp", "afn" or "nsz" as well a NaN accumulator dropped other updates than the reference does.
+# error_model="numpy" drops the zero-division checks that would keep the update loop from vectorizing.
+@njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
 def _epoch_slice(params, rows, cols, target, weight, start, stop, settings):
     """Records start..stop of ``glove_epoch`` (the arithmetic of ``glove_epoch_reference``)."""
     W, C, b, c = params.W, params.C, params.b, params.c

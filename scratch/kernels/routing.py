@@ -41,7 +41,7 @@ from numba import njit, prange
 
 from ..autograd import Function, Tensor, as_tensor
 from . import IMPLEMENTATIONS
-from ..validation import boolean, choice, integer, positive_int, positive_real, shape
+from ..validation import boolean, choice, finite, integer, positive_int, positive_real, shape
 
 MODE_SABOUR = 0
 MODE_SU1 = 1
@@ -337,11 +337,15 @@ def route(u_hat: Any, iterations: int = DEFAULT_ITERATIONS, *, mode: str = "su2"
     ``mode`` ∈ {"sabour", "su1", "su2"} (module docstring), ``iterations`` = R ≥ 1, ``eps`` = ε > 0 of
     the squash (0.5 Su, 1 Sabour), ``stop_gradient`` detaches Û in all but the last iteration,
     ``implementation`` ∈ {"numba", "numpy"} picks the kernel or its reference twin (same results).
+    A NaN or an infinity in u_hat raises ``NonFiniteError`` (a ValueError) with either implementation:
+    one non-finite prediction makes every coupling of its input capsule NaN, and the two would spread
+    it through the squash and the norms in different orders.
     """
     u_hat = as_tensor(u_hat)
     shape("u_hat", u_hat, (None, None, None, None))
     integer("u_hat.size", u_hat.size, minimum=1)
     choice("u_hat.dtype", u_hat.dtype, DTYPES)
+    finite("u_hat", u_hat.data)
     return Route.apply(u_hat, iterations=positive_int("iterations", iterations),
                        mode=MODES[choice("mode", mode, MODES)], eps=positive_real("eps", eps),
                        stop_gradient=boolean("stop_gradient", stop_gradient),

@@ -25,6 +25,13 @@ computes its logits, the entries outside the band are skipped, and P V_range giv
 thread count. Work is ≈ T (w + block) D per product instead of T² D for masked dense attention.
 Both the forward and the backward turn a block's logits into probabilities with one helper; its
 ``lse_mode`` says whether ℓ_t is found and stored (forward) or read back (backward).
+
+Non-finite values propagate, identically in both implementations: a NaN or an infinity in q_t, in
+a key or value of t's band, or a logit s_tj that is NaN or +∞ (an overflowing q·k included) makes
+o_t and ℓ_t NaN or ±∞ exactly as the formulas above give in IEEE arithmetic, and reaches no row
+whose band does not hold it; a −∞ logit is a key of weight 0 (all of a row −∞ gives NaN). The
+gradients follow the same rule. A model fed a NaN thus produces a NaN loss, which its training loop
+stops on.
 """
 from __future__ import annotations
 
@@ -66,44 +73,54 @@ def _band(seq_len: int, window: int) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(j, 0), j >= 0
 
 
+def _gather_band(x, j, exists):
+    """x (B, H, T, D) gathered into the band (B, H, T, w, D); missing keys (t − δ < 0) are exact zeros,
+    so a NaN or an infinity at j = 0 never reaches the rows that merely point there."""
+    return np.where(exists[..., None], x[:, :, j], 0.0)
+
+
+@np.errstate(invalid="ignore", over="ignore")
 def window_attention_forward_reference(q, k, v, bias, window, scale, c):
     """o (B, H, T, D) and ℓ (B, H, T) of the module docstring; the band layout puts distance on the last axis."""
     seq_len = q.shape[2]
     j, exists = _band(seq_len, window)
-    logits = np.einsum("bhtd,bhtwd->bhtw", q, k[:, :, j]) * (scale * c)[:, None] + bias[:, None, :]
+    logits = np.einsum("bhtd,bhtwd->bhtw", q, _gather_band(k, j, exists)) * (scale * c)[:, None] + bias[:, None, :]
     logits = np.where(exists, logits, -np.inf)
     m = logits.max(axis=-1, keepdims=True)
     lse = m + np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
     p = np.exp(logits - lse)
-    return np.einsum("bhtw,bhtwd->bhtd", p, v[:, :, j]).astype(q.dtype), lse[..., 0]
+    return np.einsum("bhtw,bhtwd->bhtd", p, _gather_band(v, j, exists)).astype(q.dtype), lse[..., 0]
 
 
+@np.errstate(invalid="ignore", over="ignore")
 def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o, lse):
     """(dq, dk, dv, dβ) from dO = ``grad`` (B, H, T, D) and the forward's o and ℓ."""
     seq_len = q.shape[2]
     j, exists = _band(seq_len, window)
-    k_band, v_band = k[:, :, j], v[:, :, j]
+    k_band, v_band = _gather_band(k, j, exists), _gather_band(v, j, exists)
     logits = np.einsum("bhtd,bhtwd->bhtw", q, k_band) * (scale * c)[:, None] + bias[:, None, :]
     p = np.where(exists, np.exp(logits - lse[..., None]), 0.0)
     delta = (grad * o).sum(axis=-1, keepdims=True)
-    ds = p * (np.einsum("bhtd,bhtwd->bhtw", grad, v_band) - delta)
+    ds = np.where(exists, p * (np.einsum("bhtd,bhtwd->bhtw", grad, v_band) - delta), 0.0)
     ds_scaled = ds * (scale * c)[:, None]
     dq = np.einsum("bhtw,bhtwd->bhtd", ds_scaled, k_band)
     dk, dv = np.zeros(k.shape), np.zeros(v.shape)
-    # missing keys (t − δ < 0) point at j = 0 with zero weight, so they add nothing there
-    np.add.at(dk, (slice(None), slice(None), j), np.einsum("bhtw,bhtd->bhtwd", ds_scaled, q))
-    np.add.at(dv, (slice(None), slice(None), j), np.einsum("bhtw,bhtd->bhtwd", p, grad))
+    # missing keys point at j = 0 with exact-zero contributions, so they add nothing there
+    in_band = exists[..., None]
+    np.add.at(dk, (slice(None), slice(None), j), np.where(in_band, np.einsum("bhtw,bhtd->bhtwd", ds_scaled, q), 0.0))
+    np.add.at(dv, (slice(None), slice(None), j), np.where(in_band, np.einsum("bhtw,bhtd->bhtwd", p, grad), 0.0))
     dbias = ds.sum(axis=(0, 2))
     return tuple(g.astype(q.dtype) for g in (dq, dk, dv, dbias))
 
 
 # --- the Numba kernel -----------------------------------------------------------------------------
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse, lse_mode):
     """In place on s = Q_blk K_rangeᵀ (rows t0.., columns lo..): the probabilities exp(s_tj − ℓ_t), with ℓ
     computed into ``lse`` (``LSE_COMPUTE``) or read from it (``LSE_REUSE``); entries outside the
-    band become exact zeros, so no −inf ever appears (which also keeps ``fastmath`` safe). The
+    band become exact zeros. NaN and ±inf logits (non-finite inputs, an overflowing q·k, a −inf bias)
+    go through IEEE arithmetic as in the reference, which is why no ``fastmath`` flag is set here. The
     exponentials run in the dtype of s: float32 ``exp`` is twice as fast as float64."""
     for i in range(s.shape[0]):
         t = t0 + i
@@ -134,27 +151,63 @@ def _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse, lse_mode):
             lse[t] = shift + math.log(total)
 
 
+@njit(cache=True)
+def _band_rows(s, x_range, t0, lo, window):
+    """Σ_j s[t, j] x_j over the band of each row t of the block only: (rows of s, D). ``np.dot(s, x_range)``
+    equals it when x_range is finite; with a NaN or an infinity in x_j, 0 · x_j of the out-of-band zeros
+    would spread it to rows that never see key j."""
+    out = np.zeros((s.shape[0], x_range.shape[1]), x_range.dtype)
+    for i in range(s.shape[0]):
+        t = t0 + i
+        for jj in range(max(t - window + 1, lo) - lo, t - lo + 1):
+            for d in range(x_range.shape[1]):
+                out[i, d] += s[i, jj] * x_range[jj, d]
+    return out
+
+
+@njit(cache=True)
+def _band_columns(s, y_block, t0, lo, window):
+    """Σ_t s[t, j] y_t over the rows t whose band holds key j only: (columns of s, D); ``np.dot(s.T, y_block)``
+    with out-of-band 0 · y_t left out, as in ``_band_rows``."""
+    out = np.zeros((s.shape[1], y_block.shape[1]), y_block.dtype)
+    for i in range(s.shape[0]):
+        t = t0 + i
+        for jj in range(max(t - window + 1, lo) - lo, t - lo + 1):
+            for d in range(y_block.shape[1]):
+                out[jj, d] += s[i, jj] * y_block[i, d]
+    return out
+
+
 @njit(cache=True, parallel=True)
 def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
-    """q, k, v (BH, T, D) C-contiguous, bias (H, w), row_scale c_t σ (T,) → o (BH, T, D), ℓ (BH, T)."""
+    """q, k, v (BH, T, D) C-contiguous, bias (H, w), row_scale c_t σ (T,) → o (BH, T, D), ℓ (BH, T).
+
+    A head whose v holds a NaN or an infinity takes ``_band_rows`` instead of the BLAS product, so
+    non-finite values reach exactly the rows the reference gives them to."""
     heads_total, seq_len, _ = q.shape
     heads = bias.shape[0]
     o = np.empty_like(q)
     lse = np.empty((heads_total, seq_len))
     for bh in prange(heads_total):
         bias_h = bias[bh % heads]
+        finite = np.isfinite(v[bh]).all()
         for t0 in range(0, seq_len, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
             s = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
             _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse[bh], LSE_COMPUTE)
-            o[bh, t0:t1] = np.dot(s, v[bh, lo:t1])
+            if finite:
+                o[bh, t0:t1] = np.dot(s, v[bh, lo:t1])
+            else:
+                o[bh, t0:t1] = _band_rows(s, v[bh, lo:t1], t0, lo, window)
     return o, lse
 
 
 @njit(cache=True, parallel=True)
 def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, block, o, lse):
-    """Gradients dq, dk, dv (BH, T, D) and dβ per head slice (BH, w); see the module docstring."""
+    """Gradients dq, dk, dv (BH, T, D) and dβ per head slice (BH, w); see the module docstring.
+
+    As in the forward, a head with a non-finite value in grad, q or k takes the band-only products."""
     heads_total, seq_len, _ = q.shape
     heads = bias.shape[0]
     dq = np.empty_like(q)
@@ -163,6 +216,7 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
     dbias = np.zeros((heads_total, window))
     for bh in prange(heads_total):
         bias_h = bias[bh % heads]
+        finite = np.isfinite(grad[bh]).all() and np.isfinite(q[bh]).all() and np.isfinite(k[bh]).all()
         delta = np.empty(seq_len)
         for t in range(seq_len):
             acc = 0.0
@@ -178,15 +232,25 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
             for i in range(ds.shape[0]):
                 t = t0 + i
                 first = max(t - window + 1, lo) - lo
-                for jj in range(ds.shape[1]):
+                last = t - lo + 1
+                # outside the band p = 0 exactly; dO·v there may be NaN, and 0 · NaN must not leak
+                for jj in range(first):
+                    ds[i, jj] = 0.0
+                for jj in range(last, ds.shape[1]):
+                    ds[i, jj] = 0.0
+                for jj in range(first, last):
                     ds[i, jj] = p[i, jj] * (ds[i, jj] - delta[t])
-                for jj in range(first, t - lo + 1):
                     dbias[bh, t - lo - jj] += ds[i, jj]
                 for jj in range(ds.shape[1]):
                     ds[i, jj] *= row_scale[t]
-            dv[bh, lo:t1] += np.dot(p.T, grad[bh, t0:t1])
-            dq[bh, t0:t1] = np.dot(ds, k[bh, lo:t1])
-            dk[bh, lo:t1] += np.dot(ds.T, q[bh, t0:t1])
+            if finite:
+                dv[bh, lo:t1] += np.dot(p.T, grad[bh, t0:t1])
+                dq[bh, t0:t1] = np.dot(ds, k[bh, lo:t1])
+                dk[bh, lo:t1] += np.dot(ds.T, q[bh, t0:t1])
+            else:
+                dv[bh, lo:t1] += _band_columns(p, grad[bh, t0:t1], t0, lo, window)
+                dq[bh, t0:t1] = _band_rows(ds, k[bh, lo:t1], t0, lo, window)
+                dk[bh, lo:t1] += _band_columns(ds, q[bh, t0:t1], t0, lo, window)
     return dq, dk, dv, dbias
 
 

@@ -33,8 +33,8 @@ from ..autograd import Tensor, no_grad
 from ..autograd import functional as F
 from ..datasets.lm import copy_mix_batches, random_batches
 from ..optim import AdamW, clip_grad_norm, warmup_cosine
-from ..progress import Progress, check_finite
-from ..validation import integer, positive_int, positive_real, probability, real
+from ..progress import NonFiniteLossError, Progress, check_finite
+from ..validation import NonFiniteError, integer, positive_int, positive_real, probability, real
 
 Forward = Callable[[np.ndarray], Tensor]
 
@@ -85,7 +85,8 @@ def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: 
     With ``checkpoint_path`` the model, the optimizer and the step are saved every
     ``config.checkpoint_every`` steps and at the end, with the meta values ``checkpoint_meta`` (a
     script's flags); ``resume=True`` continues from that file. A non-finite loss raises
-    ``NonFiniteLossError`` and leaves the last good checkpoint in place.
+    ``NonFiniteLossError`` and leaves the last good checkpoint in place; so does a NaN or an infinity
+    anywhere in the forward, which reaches the loss or a kernel that refuses it.
     ``extra_loss()``, called after each forward, gives a scalar added to the differentiated loss (the
     returned losses are the cross-entropy alone); ``after_step(step)`` runs after optimizer step
     ``step`` (counted from 1) and before its checkpoint.
@@ -104,7 +105,11 @@ def train_lm(model, train: np.ndarray, config: TrainConfig, *, checkpoint_path: 
                                      final_lr=config.final_lr)
         x, y = copy_mix_batches(train, config.batch_size, config.seq_len, np.random.default_rng([config.seed, step]),
                                 config.copy_fraction)
-        loss = lm_loss(model(x), y)
+        try:
+            loss = lm_loss(model(x), y)
+        except NonFiniteError as error:  # a NaN met by a checked kernel or by the loss itself
+            raise NonFiniteLossError(f"loss is not finite at step {step + 1} ({error}); stopping "
+                                     "(the last checkpoint is kept)") from error
         value = check_finite(loss.item(), step + 1)
         if extra_loss is not None:
             loss = loss + extra_loss()

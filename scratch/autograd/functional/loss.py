@@ -1,10 +1,11 @@
 """Losses: softmax cross-entropy, negative log-likelihood, binary cross-entropy on logits, squared error.
 
 Each returns the per-element losses reduced by ``reduction``: "mean" (the default), "sum", or "none"
-(no reduction). A loss that comes out NaN raises ``ValueError`` naming the input that holds NaN or
-infinity: the forms below are stable, so a NaN loss can only come from a non-finite input, and a
-loss is where such values would otherwise vanish into one meaningless number. The mean over an
-empty batch, which has no value, raises ``ValueError`` naming the empty input.
+(no reduction). A loss that comes out NaN or infinite raises ``NonFiniteError`` (a ``ValueError``
+and a ``FloatingPointError``) naming the input that holds NaN or infinity: the forms below are
+stable, so a non-finite loss can only come from a non-finite input (a −∞ logit on the target, say)
+or from overflow, and a loss is where such values would otherwise vanish into one meaningless
+number. The mean over an empty batch, which has no value, raises ``ValueError`` naming the empty input.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .. import ops
 from ..array_api import check_indices
 from ..function import Function
 from ..tensor import Tensor, as_tensor
-from ...validation import choice
+from ...validation import NonFiniteError, choice
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -135,12 +136,13 @@ def _same_shape_operand(value: Any, like: Tensor, name: str, like_name: str) -> 
 
 def _reduce(loss: Tensor, reduction: str, **inputs: Tensor) -> Tensor:
     """Reduce the per-element ``loss``; raise naming the first of ``inputs`` if a mean has no element,
-    and the non-finite ``inputs`` if the result is NaN."""
+    and the non-finite ``inputs`` if the result is NaN or infinite."""
     if reduction == "mean" and loss.size == 0:
         name, first = next(iter(inputs.items()))
         raise ValueError(f"{name} is an empty batch (shape {first.shape}): its mean loss is undefined")
     out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-    if np.isnan(out.data).any():
+    if not np.isfinite(out.data).all():
         culprits = [name for name, x in inputs.items() if not np.isfinite(x.data).all()]
-        raise ValueError(f"the loss is NaN: {' and '.join(culprits)} contain NaN or infinity")
+        cause = f"{' and '.join(culprits)} contain NaN or infinity" if culprits else "it overflows"
+        raise NonFiniteError(f"the loss is {'NaN' if np.isnan(out.data).any() else 'infinite'}: {cause}")
     return out

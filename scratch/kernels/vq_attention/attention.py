@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Function, Tensor, as_tensor
-from ...validation import choice, positive_int, shape
+from ...validation import choice, finite, positive_int, shape
 from .. import IMPLEMENTATIONS, NUMBA, NUMPY
 from .cache import WindowBias, check_window_bias
 from .dense import windowed_bias_attention
@@ -86,6 +86,9 @@ def _check_inputs(q, k_hat, v, codes, codebook, block, window_bias):
         check_window_bias(u.data, w.data, r.data, Dk)
     if r.shape[0] - 1 > block:
         raise ValueError(f"the bias range W = {r.shape[0] - 1} must not exceed block = {block}")
+    for name, x in (("q", q.data), ("k_hat", k_hat.data), ("v", v.data), ("codebook", codebook),
+                    ("window_bias u", u.data), ("window_bias w", w.data), ("window_bias r", r.data)):
+        finite(name, x)
     return q, k_hat, v, codes.astype(np.int64), codebook.astype(q.dtype), u, w, r
 
 
@@ -98,7 +101,9 @@ def vq_attention(q: Any, k_hat: Any, v: Any, codes: Any, codebook: Any, *, block
     codes: (B, T) integers in [0, S); codebook C: (S, D_k), a constant; block L ≥ W, any T (the last block
     is padded). ``window_bias = (u, w, r)``: u, w (D_k,), r (W+1, D_k) the relative vectors r_0 … r_W;
     None means no bias (u = w = 0, W = 0). ``implementation`` ∈ IMPLEMENTATIONS picks the Numba kernel or
-    its NumPy reference. Returns o: (B, T, D_v).
+    its NumPy reference. Returns o: (B, T, D_v). A NaN or an infinity in any array argument raises
+    ``NonFiniteError`` (a ValueError) naming it, whichever the implementation: the blockwise form sums
+    0 · x terms (padding, cached codes) that would spread it where the quadratic form does not.
     """
     choice("implementation", implementation, IMPLEMENTATIONS)
     q, k_hat, v, codes, codebook, u, w, r = _check_inputs(q, k_hat, v, codes, codebook, block, window_bias)

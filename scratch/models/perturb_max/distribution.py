@@ -261,8 +261,7 @@ def _checked(mu: Any, law: str, scale: float, nodes: Nodes) -> tuple[Tensor, str
         raise ValueError(f"mu must be a (B, n) array of logits, got shape {mu.shape}")
     if mu.shape[1] < 2:
         raise ValueError(f"mu needs at least n = 2 classes per row, got n = {mu.shape[1]}")
-    if not np.isfinite(mu.data).all():
-        raise ValueError("mu contains NaN or infinite logits")
+    validation.finite("mu", mu.data)
     return mu, law, scale, nodes
 
 
