@@ -1,6 +1,7 @@
 """Exported cases load back unchanged, and the standalone checker written next to them runs where this
 project cannot be imported (a meta-path blocker on PYTHONPATH, the working directory outside the repo)."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -145,3 +146,25 @@ def test_the_standalone_checker_checks_a_torch_routing_without_the_project(expor
     assert failed.returncode == 1
     assert "capsule/route_su2: output of 'v' differs at index" in failed.stdout
     assert "capsule/route_su2: gradient of 'u_hat' differs at index" in failed.stdout
+
+
+def test_the_kit_builds_and_exports_without_torch(tmp_path):
+    """torch is no dependency: with it blocked, the kit imports, builds cases, exports and checks NumPy code."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER.replace('"scratch"', '"torch"').replace('"scratch."', '"torch."'))
+    code = textwrap.dedent(f'''
+        import sys
+        import scratch.crosscheck as kit
+        from scratch.crosscheck.export import export
+        export(kit.cases("glove"), {str(tmp_path / "out")!r})
+        report = kit.check(kit.case("glove/simpler"), kit.case("glove/simpler").reference, framework="numpy")
+        assert report.passed, report
+        assert "torch" not in sys.modules
+        print("ok")
+    ''')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), root])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert (tmp_path / "out" / "manifest.json").exists()
