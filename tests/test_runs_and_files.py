@@ -371,6 +371,20 @@ def test_scripts_name_a_corpus_they_cannot_decode_and_read_it_with_encoding(tmp_
     capsys.readouterr()
 
 
+def test_capsule_run_resumed_after_an_epoch_equals_the_run_straight_through(tmp_path, capsys):
+    main = script("train_capsule").main
+    two_epochs = [*CAPSULE[:CAPSULE.index("--epochs")], "--epochs", "2", *CAPSULE[CAPSULE.index("--epochs") + 2:]]
+    main([*two_epochs, "--out", str(tmp_path / "straight")])
+    main([*CAPSULE, "--out", str(tmp_path / "resumed")])
+    main([*two_epochs, "--out", str(tmp_path / "resumed"), "--resume"])
+    straight, resumed = (np.load(tmp_path / run / "checkpoint.npz") for run in ("straight", "resumed"))
+    assert straight.files == resumed.files
+    for key in straight.files:
+        np.testing.assert_array_equal(straight[key], resumed[key], err_msg=key)
+    assert (tmp_path / "straight" / "results.json").read_text() == (tmp_path / "resumed" / "results.json").read_text()
+    capsys.readouterr()
+
+
 def test_a_truncated_checkpoint_ends_a_resumed_run_with_one_line_naming_it(tmp_path, capsys):
     main = script("train_capsule").main
     out = ["--out", str(tmp_path)]
