@@ -17,6 +17,9 @@ PATHS = [
     ("scratch.models.word2vec", ["Word2Vec"]),
     ("scratch.models.glove", ["GloVe", "SimplerGloVe"]),
     ("scratch.training", ["fit", "predict", "train_lm"]),
+    ("scratch.crosscheck", ["FAMILIES", "Case", "Report", "case", "cases", "check", "load_cases"]),
+    ("scratch.crosscheck.export", ["export", "manifest"]),
+    ("scratch.crosscheck.weights", ["torch_state", "load_torch_state", "save", "load"]),
     ("scratch.functional", ["softmax", "log_softmax", "logsumexp", "cross_entropy", "layer_norm", "rms_norm",
                             "dropout", "conv2d", "embedding", "silu", "gelu", "dense_attention", "MASKED"]),
 ]
