@@ -15,6 +15,10 @@ from scratch.kernels.routing import route
 from scratch.kernels.vq_attention import quadratic_vq_attention, vq_attention
 from scratch.kernels.window_attention import QUERY_BLOCK, window_attention
 from scratch.models.perturb_max import perturb_max_log_probs, perturb_max_loss, perturb_max_probs
+from scratch.models.transformer import TransformerConfig, TransformerLM
+from scratch.models.transformer_vq import TransformerVQ, TransformerVQConfig
+from scratch.progress import NonFiniteLossError
+from scratch.training.lm import TrainConfig, train_lm
 from scratch.validation import NonFiniteError
 
 BAD = [np.nan, np.inf, -np.inf]
@@ -225,3 +229,35 @@ def test_sampled_softmax_step_propagates_like_the_reference(rng, which, bad, los
     assert_same_values(got, want, what="loss")
     for name, x, y in zip("EWb", got_arrays, ref):
         assert_same_values(x, y, what=name)
+
+
+# --- a NaN anywhere in a model's forward stops train_lm through its guard -------------------------
+
+def _stops_on_a_nan_in_every_parameter(make_model, stream, config, **hooks):
+    names = [name for name, _ in make_model().named_parameters()]
+    assert names
+    for name in names:
+        model = make_model()
+        param = dict(model.named_parameters())[name].data
+        if name.startswith("embedding"):
+            param[stream[0], 0] = np.nan  # a row the batch uses: unused rows are no part of the forward
+        else:
+            param.flat[0] = np.nan
+        with pytest.raises(NonFiniteLossError, match="at step 1"):
+            train_lm(model, stream, config, log_every=1e9, **({k: f(model) for k, f in hooks.items()}))
+
+
+def test_a_nan_in_any_transformer_lm_parameter_stops_training():
+    config = TransformerConfig(vocab_size=5, dim=8, layers=1, heads=2, ffn_dim=16, train_len=8)
+    stream = np.tile(np.array([0, 1, 2, 3, 4, 3, 2, 1]), 20)
+    _stops_on_a_nan_in_every_parameter(lambda: TransformerLM(config), stream, TrainConfig(seq_len=8, batch_size=2,
+                                                                                          steps=2, warmup=0))
+
+
+@pytest.mark.parametrize("attention", ["vq", "full"])
+def test_a_nan_in_any_transformer_vq_parameter_stops_training(attention):
+    config = TransformerVQConfig(d_model=8, d_k=4, layers=1, attention=attention, codebook_size=5, block=4)
+    stream = np.frombuffer(b"abcabcabd " * 10, np.uint8).astype(np.int64)
+    _stops_on_a_nan_in_every_parameter(lambda: TransformerVQ(config, rng=np.random.default_rng(1)), stream,
+                                       TrainConfig(seq_len=8, batch_size=2, steps=2, warmup=0),
+                                       extra_loss=lambda model: model.auxiliary_loss)
