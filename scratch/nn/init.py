@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor
-from ..validation import generator
+from ..validation import generator, real
 
 _MODES = ("fan_in", "fan_out")
 
@@ -43,7 +43,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        slope = 0.01 if param is None else real("param", param)
         return math.sqrt(2.0 / (1.0 + slope**2))
     raise ValueError(f"nonlinearity must be one of linear, conv2d, sigmoid, tanh, relu, leaky_relu; "
                      f"got {nonlinearity!r}")
@@ -51,7 +51,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def uniform_(t: Tensor | np.ndarray, a: float = 0.0, b: float = 1.0,
              rng: np.random.Generator | None = None) -> Tensor | np.ndarray:
-    """Fill ``t`` with draws from U(a, b)."""
+    """Fill ``t`` with draws from U(a, b), a ≤ b finite."""
+    a, b = real("a", a), real("b", b)
     if not a <= b:
         raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
     array = _array(t)
@@ -61,7 +62,8 @@ def uniform_(t: Tensor | np.ndarray, a: float = 0.0, b: float = 1.0,
 
 def normal_(t: Tensor | np.ndarray, mean: float = 0.0, std: float = 1.0,
             rng: np.random.Generator | None = None) -> Tensor | np.ndarray:
-    """Fill ``t`` with draws from N(mean, std²)."""
+    """Fill ``t`` with draws from N(mean, std²), mean finite, std ≥ 0 finite."""
+    mean, std = real("mean", mean), real("std", std)
     if not std >= 0:
         raise ValueError(f"normal_ needs std >= 0, got {std}")
     array = _array(t)
@@ -85,7 +87,7 @@ def xavier_uniform_(t: Tensor | np.ndarray, gain: float = 1.0,
                     rng: np.random.Generator | None = None) -> Tensor | np.ndarray:
     """Glorot & Bengio (2010): U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(t.shape)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    bound = real("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, rng)
 
 
@@ -93,7 +95,7 @@ def xavier_normal_(t: Tensor | np.ndarray, gain: float = 1.0,
                    rng: np.random.Generator | None = None) -> Tensor | np.ndarray:
     """Glorot & Bengio (2010): N(0, σ²) with σ = gain · √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(t.shape)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+    return normal_(t, 0.0, real("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
 def kaiming_uniform_(t: Tensor | np.ndarray, a: float = 0.0, nonlinearity: str = "leaky_relu",
