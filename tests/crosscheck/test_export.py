@@ -22,7 +22,7 @@ class NoScratch:
 
     def find_spec(self, name, path=None, target=None):
         if name == "scratch" or name.startswith("scratch."):
-            raise ImportError(f"{name} is blocked in this test")
+            raise ModuleNotFoundError(f"{name} is blocked in this test")
         return None
 
 
