@@ -38,7 +38,8 @@ def route_softmax_over_inputs(u_hat, iterations, mode, eps):
         if t == iterations - 1:
             return capsule.squash(s, eps)
         o = torch.nn.functional.normalize(s, dim=-1, eps=1e-6) if mode == "su2" else capsule.squash(s, eps)
-        b = b + torch.einsum("bknd,bkd->bkn", u_hat, o) if mode == "sabour" else torch.einsum("bknd,bkd->bkn", u_hat, o)
+        a = torch.einsum("bknd,bkd->bkn", u_hat, o)
+        b = b + a if mode == "sabour" else a
 
 
 def window_attention_without_scale(q, k, v, window):
