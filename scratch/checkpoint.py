@@ -9,7 +9,8 @@ Layout of the archive (every entry a plain array, so ``np.load(..., allow_pickle
 The file is first written next to its destination (``<name><random>.tmp``), flushed to disk
 (``fsync``) and then renamed over it (``os.replace`` is atomic on POSIX and Windows), so an
 interrupted save never leaves a truncated checkpoint behind; the temporary file of a save that was
-killed is removed by the next ``save`` or ``load`` of that checkpoint. The checkpoint gets the mode
+killed is removed by the next ``save`` or ``load`` of that checkpoint (one process at a time writes
+a given checkpoint, so such a file is never a save in progress). The checkpoint gets the mode
 of any new file of the user (0666 less the umask), not the temporary file's 0600.
 
 A run stores its configuration (``meta/config``, JSON of the flags) so that ``config_differences``
@@ -109,7 +110,7 @@ def _read(path: str | os.PathLike, wanted: Iterable[str]) -> dict[str, dict[str,
         raise IsADirectoryError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    remove_stale_temporaries(path, missing_ok=True)
+    remove_stale_temporaries(path)
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"checkpoint {path} is not an .npz archive (truncated, or another kind of file)")
     parts: dict[str, dict[str, np.ndarray]] = {"model": {}, "optim": {}, "meta": {}}
@@ -129,10 +130,10 @@ def _read(path: str | os.PathLike, wanted: Iterable[str]) -> dict[str, dict[str,
     return parts
 
 
-def remove_stale_temporaries(path: str | os.PathLike, *, missing_ok: bool = False) -> list[Path]:
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Delete the temporary files that interrupted saves of the checkpoint ``path`` left next to it
-    (``<name><8 random characters>.tmp``); returns them. With ``missing_ok`` a file that cannot be
-    removed (a read-only folder) is left in place."""
+    (``<name><8 random characters>.tmp``); returns them. A file that cannot be removed (a read-only
+    folder, another user's file) is left in place."""
     path = Path(path)
     pattern = re.compile(re.escape(path.name) + r"[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))
     removed = []
@@ -141,8 +142,6 @@ def remove_stale_temporaries(path: str | os.PathLike, *, missing_ok: bool = Fals
             try:
                 candidate.unlink()
             except OSError:
-                if not missing_ok:
-                    raise
                 continue
             removed.append(candidate)
     return removed
