@@ -8,7 +8,7 @@ loss. A checkpoint (model, Adam state, epoch, shuffling state, flags) is written
 starts afresh.
 
     python scripts/train_capsule.py                                  # su2, widths 16-16-32-32, 30 epochs
-    python scripts/train_capsule.py --model capsnet --conv-channels 64 --primary-channels 8 --lam 0.5 --reduction sum
+    python scripts/train_capsule.py --model capsnet --conv-channels 64 --primary-channels 8   # Sabour's margin settings
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from scratch import checkpoint
 from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
-from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SCALAR_REDUCTIONS, SMALL_WIDTHS, SQUASH_EPS,
-                                    SU_WIDTHS, TWO_DIGIT_MODELS, Margin, SabourCapsNet, Training, build_model,
-                                    two_digit_metrics, two_digit_pairs)
+from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SABOUR_MARGIN, SCALAR_REDUCTIONS, SMALL_WIDTHS,
+                                    SQUASH_EPS, SU_WIDTHS, TWO_DIGIT_MODELS, Margin, SabourCapsNet, Training,
+                                    build_model, two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
 from scratch.training import accuracy, fit, predict
 
@@ -46,7 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="routing iterations r")
     p.add_argument("--eps", type=float, default=None, help=f"squash ε (default by model: {SQUASH_EPS})")
     p.add_argument("--stop-gradient", action="store_true", help="detach predictions in the inner routing iterations")
-    add_config_arguments(p, Margin, choices={"reduction": SCALAR_REDUCTIONS})
+    add_config_arguments(p, Margin, defaults={"lam": None, "reduction": None}, choices={"reduction": SCALAR_REDUCTIONS},
+                         help_texts={"lam": f"λ, the weight of the absent classes (by model: {Margin.lam}, capsnet "
+                                            f"{SABOUR_MARGIN.lam})",
+                                     "reduction": f"over classes and batch (by model: {Margin.reduction}, capsnet "
+                                                  f"{SABOUR_MARGIN.reduction})"})
     p.add_argument("--conv-channels", type=int, default=CAPSNET["conv_channels"].default,
                    help="capsnet: channels of the 9×9 conv")
     p.add_argument("--primary-channels", type=int, default=CAPSNET["primary_channels"].default,
@@ -71,6 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_run_arguments(p, "runs/capsule", MAY_CHANGE)
     args = p.parse_args(argv)
     try:
+        model_margin = SABOUR_MARGIN if args.model == "capsnet" else Margin()  # each model's own settings
+        for name in ("lam", "reduction"):
+            if getattr(args, name) is None:
+                setattr(args, name, getattr(model_margin, name))
         args.margin, args.training = config_from_arguments(Margin, args), config_from_arguments(Training, args)
     except ValueError as error:
         p.error(str(error))

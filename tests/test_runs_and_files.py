@@ -425,3 +425,16 @@ def test_ctrl_c_ends_a_run_with_one_line_and_the_printed_command_resumes_it(name
                              text=True, timeout=300, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr
     assert checkpoint.read_meta(path)[done[0]] == done[1] + 1
+
+
+def test_capsule_script_margin_defaults_follow_the_model():
+    """Su's margin settings for Su's models, Sabour's for his CapsNet; an explicit flag wins."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("train_capsule_margin", ROOT / "scripts" / "train_capsule.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert (script.parse_args([]).margin.lam, script.parse_args([]).margin.reduction) == (0.25, "mean")
+    capsnet = script.parse_args(["--model", "capsnet"]).margin
+    assert (capsnet.lam, capsnet.reduction) == (0.5, "sum")
+    mixed = script.parse_args(["--model", "capsnet", "--reduction", "mean"]).margin
+    assert (mixed.lam, mixed.reduction) == (0.5, "mean")
