@@ -8,7 +8,8 @@ Progress (iteration, cost, records/s) goes to stderr; the summary (analogy accur
 raw vectors, WordSim-353 / SimLex-999 Spearman, Spearman(||v||, log count), the smallest-norm
 words) to stdout. ``--out`` receives vectors.txt (GloVe format), vectors.w2v.txt (word2vec
 format), vocab.txt, checkpoint.npz (after every iteration; ``--resume`` continues from it with the
-same flags, ``--overwrite`` starts afresh) and norm_vs_frequency.png when matplotlib is installed.
+same flags, ``--overwrite`` starts afresh), tokens/ (the corpus tokenized once, as int32 ids, reused by
+later runs on the same corpus bytes) and norm_vs_frequency.png when matplotlib is installed.
 One thread (the default) is deterministic: a seed reproduces the run bit for bit; ``--threads 2``
 runs Hogwild, faster on an idle machine, but two runs with one seed then differ.
 """
@@ -108,6 +109,7 @@ def main(argv=None) -> int:
     from scratch.cli import run_config, run_folder
     from scratch.datasets.cooccurrence import count_corpus
     from scratch.datasets.text import CORPORA, load_corpus
+    from scratch.datasets.tokens import TOKEN_FOLDER
     from scratch.models.glove import analysis as glove_analysis
     from scratch.progress import Progress, check_finite
 
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
         corpus = load_corpus(args.corpus) if args.corpus is None or args.corpus in CORPORA else Path(args.corpus)
         start = time.perf_counter()
         vocab, cooccurrence = count_corpus(corpus, model.min_count, model.window, model.weighting, model.memory,
-                                           encoding=args.encoding)
+                                           encoding=args.encoding, token_cache=args.out / TOKEN_FOLDER)
         counted = time.perf_counter() - start
         print(f"{corpus.name}: {vocab.counts.sum():,} tokens, {len(vocab) - 1:,} words, "
               f"{2 * len(cooccurrence):,} records (window {model.window}) in {counted:.1f}s", file=sys.stderr)

@@ -10,7 +10,8 @@ Streams ``--corpus`` (a whitespace-separated text file, one sentence or document
 default: the shipped English corpus) chunk by chunk, prints progress on stderr, then the analogy
 accuracy (restrict 30k), WS353 / SimLex Spearman and the neighbours of a few probe words; writes the
 vectors (``--format``) and a checkpoint per epoch under ``--out`` (``--resume`` continues from it with
-the same flags, ``--overwrite`` starts afresh).
+the same flags, ``--overwrite`` starts afresh). The corpus is tokenized once into ``--out``/tokens
+(int32 ids, reused by later runs on the same corpus bytes); every epoch streams the ids.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import get_type_hints
 
 from scratch import checkpoint
 from scratch.cli import add_run_arguments, run_config, run_folder
-from scratch.datasets import Vocab
+from scratch.datasets.tokens import TOKEN_FOLDER, TokenCache
 from scratch.models.word2vec import CHOICES, Word2Vec, Word2VecConfig, resolve_corpus
 from scratch.models.word_vectors import FORMATS
 
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     config = run_config(args)
     with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as ckpt:
         start = time.perf_counter()
-        model.build(Vocab.from_corpus(path, args.min_count, args.encoding))
+        tokens = TokenCache.open(path, args.encoding, args.out / TOKEN_FOLDER)
+        model.build(tokens.vocab(args.min_count))
         start_epoch = checkpoint.load(ckpt, model, model.optimizer)["epoch"] if args.resume else 0
         resuming = f"; resuming after epoch {start_epoch}" if start_epoch else ""
         print(f"corpus {path}: {len(model.vocab) - 1} words, {int(model.vocab.counts.sum())} tokens{resuming}",
@@ -136,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint.save(ckpt, model, model.optimizer, epoch=epoch, loss=model.history[-1]["loss"],
                             config=checkpoint.encode_config(config))
 
-        model.fit(path, start_epoch=start_epoch, on_epoch_end=save_checkpoint, encoding=args.encoding)
+        model.fit(path, start_epoch=start_epoch, on_epoch_end=save_checkpoint, encoding=args.encoding,
+                  token_cache=args.out / TOKEN_FOLDER)
         seconds = time.perf_counter() - start
         vectors_path = args.out / ("vectors.bin" if args.format == "word2vec-binary" else "vectors.txt")
         model.save(vectors_path, args.format)

@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain
-from pathlib import Path
 
 import numpy as np
 
 from .. import validation
-from .text import TokenChunk, Vocab, iter_lines, iter_token_chunks, tokenize
+from .text import TokenChunk, Vocab, iter_token_chunks
+from .tokens import corpus_tokens
 
 WEIGHTINGS = ("harmonic", "uniform")
 # Bytes per token per window offset while a chunk is counted: its int64 key, the sort's copy, masks.
@@ -130,40 +128,23 @@ def corpus_cooccurrences(path: str | os.PathLike, vocab: Vocab, window: int = 10
 
 
 def count_corpus(path: str | os.PathLike, min_count: int = 5, window: int = 10, weighting: str = "harmonic",
-                 memory: float = 1.0, encoding: str = "utf-8") -> tuple[Vocab, Cooccurrence]:
+                 memory: float = 1.0, encoding: str = "utf-8", token_cache: str | os.PathLike | None = None
+                 ) -> tuple[Vocab, Cooccurrence]:
     """The vocabulary of the corpus file ``path`` (text in ``encoding``) and its co-occurrences,
     tokenizing the text once.
 
     Equal to ``Vocab.from_corpus(path, min_count)`` followed by ``corpus_cooccurrences``, which
-    tokenize the text twice. Here each chunk of lines is tokenized once into provisional ids (one
-    per distinct word, in order of appearance); the ids are kept (4 bytes a token, spilled to a
-    temporary file when they outgrow a quarter of ``memory``), then mapped to vocabulary ids.
+    tokenize the text twice. Here the text is tokenized once into ids on disk (``scratch.datasets.
+    tokens``, 4 bytes a token, kept in the folder ``token_cache`` for later runs, a temporary folder
+    when None); the vocabulary comes from their counts and the pairs from the ids streamed again.
     """
     min_count = validation.positive_int("min_count", min_count)
     window, weighting = _checked_window_weighting(window, weighting)
     chunk_tokens = chunk_tokens_for(memory, window)
-    index: dict[str, int] = {}
-    counts = np.zeros(0, np.int64)
-    with tempfile.TemporaryDirectory(prefix="cooccurrence-") as spill:
-        stored: list[tuple[np.ndarray, np.ndarray] | Path] = []
-        held = 0
-        for tokens, lengths in _token_batches(path, chunk_tokens, encoding):
-            for word in set(tokens).difference(index):
-                index[word] = len(index)
-            ids = np.fromiter(map(index.__getitem__, tokens), np.int32, len(tokens))
-            counts = np.bincount(ids, minlength=len(index)) + np.pad(counts, (0, len(index) - counts.size))
-            held += ids.nbytes
-            if held > memory * 1e9 / 4:
-                stored.append(Path(spill) / f"{len(stored)}.npz")
-                np.savez(stored[-1], ids=ids, lengths=lengths)
-            else:
-                stored.append((ids, lengths))
-        if not index:
-            raise ValueError(f"corpus {path} is empty (no tokens)")
-        vocab = Vocab.from_counts(dict(zip(index, counts.tolist())), min_count)
-        to_vocab = np.zeros(len(index), np.int32)
-        to_vocab[[index[w] for w in vocab.words[1:]]] = np.arange(1, len(vocab), dtype=np.int32)
-        return vocab, count_cooccurrences(_vocab_chunks(stored, to_vocab), vocab.counts, window, weighting, memory)
+    with corpus_tokens(path, encoding, token_cache) as tokens:
+        vocab = tokens.vocab(min_count)
+        chunks = tokens.chunks(vocab, chunk_tokens, drop_unknown=True)
+        return vocab, count_cooccurrences(chunks, vocab.counts, window, weighting, memory)
 
 
 def chunk_tokens_for(memory: float, window: int) -> int:
@@ -190,39 +171,6 @@ def ordered_records(cooc: Cooccurrence, values: np.ndarray, rng: np.random.Gener
         return rows, cols, values
     order = rng.permutation(rows.size)
     return rows[order], cols[order], values[order]
-
-
-def _token_batches(path: str | os.PathLike, chunk_tokens: int,
-                   encoding: str) -> Iterator[tuple[list[str], np.ndarray]]:
-    """The tokens of about ``chunk_tokens`` at a time of whole non-empty lines, and the line lengths."""
-    lines: list[list[str]] = []
-    size = 0
-    for line in iter_lines(path, encoding):
-        tokens = tokenize(line)
-        if tokens:
-            lines.append(tokens)
-            size += len(tokens)
-        if size >= chunk_tokens:
-            yield list(chain.from_iterable(lines)), np.array([len(t) for t in lines], np.int64)
-            lines, size = [], 0
-    if lines:
-        yield list(chain.from_iterable(lines)), np.array([len(t) for t in lines], np.int64)
-
-
-def _vocab_chunks(stored: list, to_vocab: np.ndarray) -> Iterator[TokenChunk]:
-    """Provisional ids mapped to vocabulary ids; words below min_count dropped (no window position)."""
-    for item in stored:
-        if isinstance(item, Path):
-            with np.load(item) as arrays:
-                item = arrays["ids"], arrays["lengths"]
-        ids, lengths = item
-        ids = to_vocab[ids]
-        known = ids != 0
-        line_starts = np.cumsum(lengths) - lengths
-        kept = np.add.reduceat(known.astype(np.int64), line_starts)
-        offsets = np.zeros(lengths.size + 1, np.int64)
-        np.cumsum(kept, out=offsets[1:])
-        yield TokenChunk(ids[known], offsets)
 
 
 def _checked_window_weighting(window: int, weighting: str) -> tuple[int, str]:

@@ -33,7 +33,8 @@ the constant rate ``lr``, updating only the rows each example touches (``scratch
 lazy-sparse rule, one example at a time). ``optimizer="adam"`` is the original's dense Adam on the
 autograd path (``random_softmax_loss``), batches of ``batch_size`` examples built by the same kernel
 walker.
-The corpus is streamed in chunks of ``chunk_tokens`` tokens, so memory does not grow with its length.
+The corpus is tokenized once; every epoch streams its ids in chunks of ``chunk_tokens`` tokens, so memory
+does not grow with its length.
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ import numpy as np
 from .. import functional as F
 from .. import validation
 from ..autograd import Tensor, where
-from ..datasets.text import TokenChunk, Vocab, iter_token_chunks, load_corpus, subsample_keep_probs
+from ..datasets.text import TokenChunk, Vocab, load_corpus, subsample_keep_probs
+from ..datasets.tokens import corpus_tokens
 from ..kernels import sampled_softmax as kernel
 from ..nn import Module, Parameter
 from ..optim import Adam
@@ -252,23 +254,27 @@ class Word2Vec(Module, WordVectorsMixin):
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, corpus: str | os.PathLike | None = None, *, start_epoch: int = 0,
-            on_epoch_end: Callable[[Word2Vec, int], None] | None = None, encoding: str = "utf-8") -> Word2Vec:
+            on_epoch_end: Callable[[Word2Vec, int], None] | None = None, encoding: str = "utf-8",
+            token_cache: str | os.PathLike | None = None) -> Word2Vec:
         """Train on ``corpus`` (a file path in ``encoding``, a shipped corpus name, or None for the default corpus).
 
-        The vocabulary is counted first (one pass) unless ``build`` was called; then each of the
-        ``epochs`` passes streams the file in chunks of ``chunk_tokens``, so memory does not grow
-        with the corpus. ``on_epoch_end(model, epoch)`` runs after each epoch (checkpoints);
-        ``start_epoch`` resumes after a checkpoint.
+        The corpus is tokenized once into ``int32`` ids (``scratch.datasets.tokens``), kept in the
+        folder ``token_cache`` for later runs (a temporary folder when None); the vocabulary is
+        counted from them unless ``build`` was called; then each of the ``epochs`` passes streams the
+        memory-mapped ids in chunks of ``chunk_tokens``, so memory does not grow with the corpus.
+        ``on_epoch_end(model, epoch)`` runs after each epoch (checkpoints); ``start_epoch`` resumes
+        after a checkpoint.
         """
         validation.integer("start_epoch", start_epoch, minimum=0, maximum=self.config.epochs)
         path = resolve_corpus(corpus)
-        if self.vocab is None:
-            self.build(Vocab.from_corpus(path, self.config.min_count, encoding))
+        with corpus_tokens(path, encoding, token_cache) as tokens:
+            if self.vocab is None:
+                self.build(tokens.vocab(self.config.min_count))
 
-        def chunks() -> Iterable[TokenChunk]:
-            return iter_token_chunks(path, self.vocab, self.config.chunk_tokens, drop_unknown=True, encoding=encoding)
+            def chunks() -> Iterable[TokenChunk]:
+                return tokens.chunks(self.vocab, self.config.chunk_tokens, drop_unknown=True)
 
-        return self.fit_chunks(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
+            return self.fit_chunks(chunks, start_epoch=start_epoch, on_epoch_end=on_epoch_end, source=str(path))
 
     def fit_chunks(self, chunks: Callable[[], Iterable[TokenChunk]], *, start_epoch: int = 0,
               on_epoch_end: Callable[[Word2Vec, int], None] | None = None, source: str = "corpus") -> Word2Vec:

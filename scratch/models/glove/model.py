@@ -63,14 +63,17 @@ class _GloVeBase(WordVectorsMixin):
                 if p.default is not p.empty}
 
     def fit(self, corpus: str | os.PathLike | None = None, callback: EpochCallback | None = None,
-            encoding: str = "utf-8"):
+            encoding: str = "utf-8", token_cache: str | os.PathLike | None = None):
         """Count the corpus (a shipped corpus name, a file path in ``encoding``, or None for the default) and
         train.
 
-        ``callback(epoch, mean_cost)`` runs after every epoch (epochs count from 1).
+        ``callback(epoch, mean_cost)`` runs after every epoch (epochs count from 1). The corpus is
+        tokenized once; ``token_cache`` names a folder that keeps its ids for later runs
+        (``count_corpus``).
         """
         path = load_corpus(corpus) if corpus is None or corpus in CORPORA else corpus
-        vocab, cooccurrence = count_corpus(path, self.min_count, self.window, self.weighting, self.memory, encoding)
+        vocab, cooccurrence = count_corpus(path, self.min_count, self.window, self.weighting, self.memory, encoding,
+                                           token_cache)
         return self.fit_cooccurrence(cooccurrence, vocab, callback)
 
     def fit_cooccurrence(self, cooccurrence: Cooccurrence, vocab: Vocab, callback: EpochCallback | None = None):
