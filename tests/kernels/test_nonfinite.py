@@ -47,7 +47,7 @@ def _window_values_and_grads(arrays, window, implementation, upstream):
     tensors = [Tensor(a, requires_grad=True) for a in arrays]
     q, k, v, bias = tensors
     out = window_attention(q, k, v, window, bias=bias, implementation=implementation)
-    (out * upstream).sum().backward()
+    out.backward(upstream)
     return [out.data] + [t.grad for t in tensors]
 
 
