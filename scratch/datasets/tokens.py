@@ -20,6 +20,7 @@ ids a block at a time, so memory stays flat for corpora larger than RAM.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import gzip
 import hashlib
@@ -83,7 +84,9 @@ class TokenCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=target.name + ".part-", dir=target.parent))
         try:
-            index = {"\n": _LINE_BREAK}
+            # A new token gets the next id, len(index), as it is looked up: one pass in C, no Python per token.
+            index = collections.defaultdict(None, {"\n": _LINE_BREAK})
+            index.default_factory = index.__len__
             counts = np.zeros(1, np.int64)
             tokens, lines = 0, 1
             with open(work / "ids.bin", "wb") as ids_file, open(work / "lines.bin", "wb") as lines_file:
@@ -182,7 +185,7 @@ def corpus_tokens(path: str | os.PathLike, encoding: str = "utf-8",
         yield TokenCache.open(path, encoding, temporary)
 
 
-def _tokenized_blocks(path: Path, encoding: str, index: dict[str, int]
+def _tokenized_blocks(path: Path, encoding: str, index: collections.defaultdict
                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Token ids (new tokens added to ``index``) of blocks of whole lines of ``path``, and the token
     count of each line that has tokens. ``str.lower`` and the expression see whole lines joined by
@@ -207,10 +210,8 @@ def _tokenized_blocks(path: Path, encoding: str, index: dict[str, int]
         yield _block_ids(rest + "\n", index)
 
 
-def _block_ids(block: str, index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+def _block_ids(block: str, index: collections.defaultdict) -> tuple[np.ndarray, np.ndarray]:
     tokens = _TOKEN_OR_LINE_BREAK.findall(block.lower().replace("\u2019", "'"))
-    new = [word for word in dict.fromkeys(tokens) if word not in index]
-    index.update(zip(new, range(len(index), len(index) + len(new))))
     ids = np.fromiter(map(index.__getitem__, tokens), np.int32, len(tokens))
     breaks = np.flatnonzero(ids == _LINE_BREAK)
     lengths = np.diff(breaks, prepend=-1) - 1

@@ -1,13 +1,14 @@
 """Co-occurrence counting against a naive dictionary count, chunked merging, totals, records, bad input."""
 import math
 from collections import defaultdict
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from scratch.datasets import TokenChunk, Vocab
 from scratch.datasets.cooccurrence import (Cooccurrence, chunk_tokens_for, corpus_cooccurrences, count_corpus,
-                                           count_cooccurrences, ordered_records)
+                                           count_cooccurrences, ordered_records, _count_pairs, _dense_layout)
 
 
 def random_lines(rng, n_lines=40, size=12, max_len=15):
@@ -45,10 +46,11 @@ def naive_counts(lines, window, weighting):
 
 @pytest.mark.parametrize("weighting", ["harmonic", "uniform"])
 @pytest.mark.parametrize("window", [1, 3, 10])
-def test_counts_equal_the_naive_count(rng, weighting, window):
+@pytest.mark.parametrize("memory", [1.0, 4e-7, 1e-9])  # all pairs in the dense table, some, none
+def test_counts_equal_the_naive_count(rng, weighting, window, memory):
     lines = random_lines(rng)
     unigram = np.bincount(np.concatenate(lines), minlength=12)
-    cooc = count_cooccurrences(chunks_of(lines, 7), unigram, window, weighting)
+    cooc = count_cooccurrences(chunks_of(lines, 7), unigram, window, weighting, memory)
     expected = np.zeros((12, 12))
     for (i, j), x in naive_counts(lines, window, weighting).items():
         expected[i, j] = x
@@ -59,6 +61,37 @@ def test_counts_equal_the_naive_count(rng, weighting, window):
     keys = cooc.rows.astype(np.int64) * 12 + cooc.cols
     assert np.all(np.diff(keys) > 0), "records must be unique and sorted by (i, j)"
     assert cooc.rows.dtype == cooc.cols.dtype == np.int32 and cooc.counts.dtype == np.float64
+
+
+def test_harmonic_counts_are_the_exact_sums_correctly_rounded_for_any_chunking_and_memory(rng):
+    lines = random_lines(rng, n_lines=120, size=9, max_len=40)
+    unigram = np.bincount(np.concatenate(lines), minlength=9)
+    exact = defaultdict(Fraction)
+    for line in lines:
+        for k in range(len(line)):
+            for d in range(1, min(7, len(line) - 1 - k) + 1):
+                i, j = sorted((int(line[k]), int(line[k + d])))
+                if i != 0:
+                    exact[i, j] += Fraction(1, d)
+    for per_chunk, memory in ((120, 1.0), (1, 1.0), (5, 4e-7), (3, 1e-9)):
+        cooc = count_cooccurrences(chunks_of(lines, per_chunk), unigram, 7, "harmonic", memory)
+        assert cooc.counts.tolist() == [float(exact[i, j]) for i, j in zip(cooc.rows.tolist(), cooc.cols.tolist())]
+        assert cooc.diagonal[1:].tolist() == [float(exact[i, i]) for i in range(1, 9)]
+
+
+def test_the_compiled_pair_loop_equals_its_python_source(rng):
+    lines = random_lines(rng, n_lines=30)
+    (chunk,) = chunks_of(lines, 30)
+    weights = 2520 / np.arange(1, 11)
+    row_start, row_last = _dense_layout(12, 20)
+    results = []
+    for loop in (_count_pairs, _count_pairs.py_func):
+        dense, diagonal, overflow = np.zeros(row_start[-1]), np.zeros(12), np.zeros(chunk.ids.size * 10, np.int64)
+        written = loop(chunk.ids, chunk.offsets, 12, weights, row_start, row_last, dense, diagonal, overflow)
+        results.append((dense, diagonal, np.sort(overflow[:written])))
+    for compiled, python in zip(*results):
+        np.testing.assert_array_equal(compiled, python)
+    assert 0 < row_start[-1] <= 20 and results[0][2].size > 0  # both the table and the overflow are used
 
 
 def test_lines_are_boundaries():
