@@ -470,6 +470,11 @@ MUTANTS: list[Mutant] = [
            'for name in ("cbow_mean", "shared",',
            ('tests/models/test_word2vec.py::test_bad_hyper_parameters_name_the_argument',),
            'sg is not checked: sg="no" turns skip-gram on'),
+    Mutant('w2v_shared_negatives_detected_by_any', 'word2vec', 'scratch/models/word2vec.py',
+           'np.all(samples[1:, 1:] == samples[:1, 1:])',
+           'np.any(samples[1:, 1:] == samples[:1, 1:])',
+           ('tests/models/test_word2vec_shared_negatives.py',),
+           'the autograd loss scores every row against the first row negatives once any one negative agrees'),
     # --- GloVe: kernel, co-occurrence counting, model ------------------------------------------------
     Mutant('glove_clip_eta_times_g', 'glove', 'scratch/kernels/glove.py',
            's_w = eta * min(max(g_w, -grad_clip), grad_clip)',

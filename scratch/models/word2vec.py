@@ -47,7 +47,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import validation
-from ..autograd import Tensor, where
+from ..autograd import Tensor, concatenate, where
 from ..datasets.text import TokenChunk, Vocab, load_corpus, subsample_keep_probs
 from ..datasets.tokens import corpus_tokens
 from ..kernels import sampled_softmax as kernel
@@ -180,14 +180,22 @@ def random_softmax_loss(E: Tensor, W: Tensor | None, b: Tensor | None, contexts:
     E: ``(V+1, d)``; W: ``(V+1, d)`` or None when shared (W ≡ E, b ≡ 0); b: ``(V+1,)`` or None;
     contexts: ``(B, C)`` ids, −1 for an empty slot; scale: ``(B,)``; samples: ``(B, K+1)`` ids,
     target in slot 0; valid: ``(B, K+1)`` bool; log_expected: ``(V+1,)`` log(K q) or None;
-    objective: "softmax" or "nce".
+    objective: "softmax" or "nce". When every example of the batch has the same negatives (one shared
+    set, as TF's sampled losses draw it), their logits are computed as one product h Sᵀ instead of
+    B gathered copies of the K rows, the same values in O(K d) memory instead of O(B K d).
     """
     validation.choice("objective", objective, kernel.LOSSES)
     slots = contexts >= 0
     vectors = F.embedding(E, np.where(slots, contexts, 0))                  # (B, C, d)
     h = (vectors * slots[:, :, None]).sum(axis=1) * scale[:, None]          # (B, d)
-    rows = F.embedding(E if W is None else W, samples)                      # (B, K+1, d)
-    z = (rows * h.reshape(h.shape[0], 1, h.shape[1])).sum(axis=2)          # (B, K+1)
+    table = E if W is None else W
+    if len(samples) > 1 and np.all(samples[1:, 1:] == samples[:1, 1:]):
+        # one negative set for the whole batch (TF's sampled losses): its logits are one product h Sᵀ
+        target = (F.embedding(table, samples[:, 0]) * h).sum(axis=1)        # (B,)
+        z = concatenate([target.reshape(-1, 1), h @ F.embedding(table, samples[0, 1:]).T], axis=1)
+    else:
+        rows = F.embedding(table, samples)                                  # (B, K+1, d)
+        z = (rows * h.reshape(h.shape[0], 1, h.shape[1])).sum(axis=2)      # (B, K+1)
     if b is not None:
         z = z + b[samples]
     if log_expected is not None:
