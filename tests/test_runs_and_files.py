@@ -403,7 +403,9 @@ def test_a_truncated_checkpoint_ends_a_resumed_run_with_one_line_naming_it(tmp_p
 def test_ctrl_c_ends_a_run_with_one_line_and_the_printed_command_resumes_it(name, argv, tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *argv, "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    # a test run started in the background inherits an ignored SIGINT, which Python then keeps ignoring
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     path = out / "checkpoint.npz"
     deadline = time.monotonic() + 300
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
