@@ -120,7 +120,10 @@ def test_bad_bytes_name_the_file_and_line_and_empty_corpora_raise(tmp_path):
 
 def test_word2vec_trains_the_same_from_the_cache_as_from_the_text(tmp_path, rng):
     path = tmp_path / "corpus.txt"
-    path.write_text(random_corpus(rng, lines=400), encoding="utf-8")
+    lines = random_corpus(rng, lines=400).splitlines()
+    for i in range(0, 400, 7):  # words seen once, below min_count: dropped before windowing, as word2vec.c does
+        lines[i] = f"once{i} {lines[i]} twice{i}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = dict(dim=8, negative=4, epochs=2, min_count=3, sg=True, shrink_window=True, subsample="both",
                     sample=0.01, chunk_tokens=500, seed=5)
     text = Word2Vec(**settings).build(Vocab.from_corpus(path, 3))
@@ -129,6 +132,7 @@ def test_word2vec_trains_the_same_from_the_cache_as_from_the_text(tmp_path, rng)
     second = Word2Vec(**settings).fit(path, token_cache=tmp_path / "cache")  # reads the cache
     temporary = Word2Vec(**settings).fit(path)
     assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert "once0" not in text.vocab.words
     for model in (first, second, temporary):
         assert model.vocab.words == text.vocab.words
         np.testing.assert_array_equal(model.vectors, text.vectors)
