@@ -1,5 +1,6 @@
 """Mutation check: plant small bugs one at a time in a copy of the repository and run the tests that
-must catch them. Every planted bug must be killed (a test fails); a survivor is a hole in the suite.
+must catch them. Every planted bug must be killed (a test fails, times out or crashes the test process);
+a survivor is a hole in the suite.
 
     python scripts/mutation_check.py                  # every mutant, two at a time
     python scripts/mutation_check.py --list           # names, files and what each bug is
@@ -818,7 +819,7 @@ def check_applies(mutant: Mutant, root: Path) -> str | None:
 @dataclass
 class Outcome:
     mutant: Mutant | None
-    status: str          # killed, survived, baseline-ok, baseline-failed, error, timeout
+    status: str          # killed, survived, baseline-ok, baseline-failed, error, timeout, crashed
     detail: str
     seconds: float
 
@@ -859,6 +860,8 @@ def run_mutant(mutant: Mutant, copy: Path, timeout: float) -> Outcome:
     if code == 0:
         return Outcome(mutant, "survived", "every test passed", seconds)
     tail = output.strip().splitlines()[-3:]
+    if code < 0:  # the test process died on a signal (memory the bug corrupted): the suite cannot pass
+        return Outcome(mutant, "crashed", f"pytest killed by signal {-code}: " + " | ".join(tail), seconds)
     return Outcome(mutant, "error", f"pytest exit {code}: " + " | ".join(tail), seconds)
 
 
@@ -978,7 +981,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(outcomes)
     if args.markdown:
         Path(args.markdown).write_text(markdown_table(outcomes))
-    killed = sum(o.status in ("killed", "timeout") for o in outcomes)
+    killed = sum(o.status in ("killed", "timeout", "crashed") for o in outcomes)
     print(f"\n{killed} of {len(outcomes)} planted bugs killed")
     return 0 if killed == len(outcomes) else 1
 
