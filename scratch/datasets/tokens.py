@@ -36,6 +36,7 @@ import numpy as np
 
 from ..validation import boolean, positive_int, text_encoding
 from .paths import existing_file
+from .prepare.registry import sha256
 from .text import _TOKEN, TokenChunk, Vocab, undecodable
 
 # The scripts' cache: a folder of this name beside the run's output.
@@ -71,7 +72,7 @@ class TokenCache:
         corpus first when ``folder`` holds no cache of these bytes with this encoding and tokenizer."""
         path = existing_file(path, "corpus")
         encoding = text_encoding("encoding", encoding)
-        key = {"sha256": _file_sha256(path), "encoding": encoding, "tokenizer": TOKENIZER}
+        key = {"sha256": sha256(path), "encoding": encoding, "tokenizer": TOKENIZER}
         name = "tokens-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         target = Path(folder) / name
         if not (target / "key.json").exists():
@@ -229,11 +230,3 @@ def _memmap(path: Path, dtype: type) -> np.ndarray:
     if path.stat().st_size == 0:
         return np.zeros(0, dtype)
     return np.memmap(path, dtype=dtype, mode="r")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
