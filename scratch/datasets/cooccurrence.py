@@ -117,7 +117,8 @@ def count_cooccurrences(chunks: Iterable[TokenChunk], unigram: np.ndarray, windo
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     held = 0
     for chunk in chunks:
-        keys, counts = _count_chunk(chunk, size, window, weights, row_start, row_last, dense, diagonal)
+        keys, counts = _count_chunk(chunk, size=size, window=window, weights=weights, row_start=row_start,
+                                    row_last=row_last, dense=dense, diagonal=diagonal)
         parts.append((keys, counts))
         held += keys.nbytes + counts.nbytes
         if held > budget and len(parts) > 1:
@@ -256,7 +257,8 @@ def _count_chunk(chunk: TokenChunk, size: int, window: int, weights: np.ndarray,
     if ids.size and (ids.min() < 0 or ids.max() >= size):
         raise ValueError(f"token ids must lie in [0, {size}), got [{ids.min()}, {ids.max()}]")
     overflow = np.empty(ids.size * window, np.int64)
-    written = _count_pairs(ids, offsets, size, weights, row_start, row_last, dense, diagonal, overflow)
+    written = _count_pairs(ids, offsets, size=size, weights=weights, row_start=row_start, row_last=row_last,
+                           dense=dense, diagonal=diagonal, overflow=overflow)
     stream = np.sort(overflow[:written])
     if stream.size == 0:
         return stream, np.zeros(0)
