@@ -26,6 +26,14 @@ thread count. Work is ≈ T (w + block) D per product instead of T² D for maske
 Both the forward and the backward turn a block's logits into probabilities with one helper; its
 ``lse_mode`` says whether ℓ_t is found and stored (forward) or read back (backward).
 
+Where the time goes (T = 16k, w = 256, D = 64, float32, one thread): the seven products of a block —
+two forward, five backward, of 64 × (64 + w − 1) × 64 each — are most of it, and BLAS writes each
+straight into its place (``gemm``: dk and dv accumulate with β = 1, no temporary). The softmax of a
+row is three loops that vectorize: logits and their maximum (compared as integer keys,
+``vector_math.order_key``), exponentials (``exp32``, no libm call), and the normalisation; the
+backward recomputes the probabilities in one loop from the stored ℓ_t. ``docs/transformer.md`` gives
+the measured split.
+
 Non-finite values propagate, identically in both implementations: a NaN or an infinity in q_t, in
 a key or value of t's band, or a logit s_tj that is NaN or +∞ (an overflowing q·k included) makes
 o_t and ℓ_t NaN or ±∞ exactly as the formulas above give in IEEE arithmetic, and reaches no row
@@ -44,6 +52,8 @@ from numba import njit, prange
 from .. import validation
 from ..autograd import Function, Tensor, as_tensor
 from . import IMPLEMENTATIONS, NUMBA, NUMPY
+from .blas import gemm
+from .vector_math import exp_like, from_order_key, lowest_order_key, order_key
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 QUERY_BLOCK = 64
@@ -115,39 +125,76 @@ def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o
 
 # --- the Numba kernel -----------------------------------------------------------------------------
 
+@njit(cache=True, fastmath={"reassoc"})
+def _band_sum(band):
+    """Σ band in any order (``reassoc`` lets the loop vectorize; NaN and ∞ still propagate)."""
+    total = 0.0
+    for j in range(band.shape[0]):
+        total += band[j]
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _all_finite(x):
+    """Whether a 2-D array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN otherwise."""
+    total = 0.0
+    for row in x:
+        for value in row:
+            total += 0.0 * value
+    return total == 0.0
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _row_dots(a, b):
+    """Δ_t = a_t · b_t for the rows of two (T, D) arrays, in float64."""
+    out = np.empty(a.shape[0])
+    for t in range(a.shape[0]):
+        total = 0.0
+        for d in range(a.shape[1]):
+            total += a[t, d] * b[t, d]
+        out[t] = total
+    return out
+
+
 @njit(cache=True)
-def _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse, lse_mode):
+def _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse, lse_mode):
     """In place on s = Q_blk K_rangeᵀ (rows t0.., columns lo..): the probabilities exp(s_tj − ℓ_t), with ℓ
     computed into ``lse`` (``LSE_COMPUTE``) or read from it (``LSE_REUSE``); entries outside the
-    band become exact zeros. NaN and ±inf logits (non-finite inputs, an overflowing q·k, a −inf bias)
-    go through IEEE arithmetic as in the reference, which is why no ``fastmath`` flag is set here. The
-    exponentials run in the dtype of s: float32 ``exp`` is twice as fast as float64."""
+    band become exact zeros. ``bias_reversed`` is β of the head from distance w − 1 down to 0, so the band
+    of a row, keys in increasing order, meets its bias in increasing order too.
+
+    NaN and ±inf logits (non-finite inputs, an overflowing q·k, a −inf bias) go through IEEE arithmetic
+    as in the reference, which is why no value-changing ``fastmath`` flag is set here. Every loop over a
+    band vectorizes: the loops run from 0 over slices, the exponential is ``exp_like`` (``exp32`` in
+    float32), the maximum compares integer keys (``order_key``) and the sum runs in any order (``_band_sum``).
+    A NaN logit with its sign bit set is not the maximum; its row turns NaN all the same, through
+    exp(NaN − max)."""
     for i in range(s.shape[0]):
         t = t0 + i
         first = max(t - window + 1, lo) - lo
         last = t - lo + 1
         ct = row_scale[t]
-        for jj in range(first):
-            s[i, jj] = 0.0
-        for jj in range(last, s.shape[1]):
-            s[i, jj] = 0.0
-        for jj in range(first, last):
-            s[i, jj] = s[i, jj] * ct + bias_h[t - lo - jj]
+        s[i, :first] = 0.0
+        s[i, last:] = 0.0
+        band = s[i, first:last]
+        bias = bias_reversed[window - band.shape[0]:]  # distances t − j, j = first … last − 1
         if lse_mode == LSE_REUSE:
-            shift = s.dtype.type(lse[t])
+            shift = band.dtype.type(lse[t])
+            for j in range(band.shape[0]):
+                band[j] = exp_like(band[j] * ct + bias[j] - shift)
         else:
-            shift = s[i, first]
-            for jj in range(first, last):
-                shift = max(shift, s[i, jj])
-        total = 0.0
-        for jj in range(first, last):
-            e = math.exp(s[i, jj] - shift)
-            s[i, jj] = e
-            total += e
-        if lse_mode == LSE_COMPUTE:
-            inverse = s.dtype.type(1.0 / total)
-            for jj in range(first, last):
-                s[i, jj] *= inverse
+            best = lowest_order_key(ct)
+            for j in range(band.shape[0]):
+                band[j] = band[j] * ct + bias[j]
+                key = order_key(band[j])
+                best = key if key > best else best
+            shift = from_order_key(best, ct)
+            for j in range(band.shape[0]):
+                band[j] = exp_like(band[j] - shift)
+            total = _band_sum(band)
+            inverse = band.dtype.type(1.0 / total)
+            for j in range(band.shape[0]):
+                band[j] *= inverse
             lse[t] = shift + math.log(total)
 
 
@@ -189,15 +236,17 @@ def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
     o = np.empty_like(q)
     lse = np.empty((heads_total, seq_len))
     for bh in prange(heads_total):
-        bias_h = bias[bh % heads]
-        finite = np.isfinite(v[bh]).all()
+        bias_reversed = bias[bh % heads, ::-1].copy()
+        buffer = np.empty(block * (block + window - 1), q.dtype)
+        finite = _all_finite(v[bh])
         for t0 in range(0, seq_len, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
-            s = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
-            _block_probabilities(s, t0, lo, window, row_scale, bias_h, lse[bh], LSE_COMPUTE)
+            s = buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
+            gemm(q[bh, t0:t1], k[bh, lo:t1], s, transpose_b=True)
+            _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse[bh], LSE_COMPUTE)
             if finite:
-                o[bh, t0:t1] = np.dot(s, v[bh, lo:t1])
+                gemm(s, v[bh, lo:t1], o[bh, t0:t1])
             else:
                 o[bh, t0:t1] = _band_rows(s, v[bh, lo:t1], t0, lo, window)
     return o, lse
@@ -215,42 +264,43 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
     dv = np.zeros_like(v)
     dbias = np.zeros((heads_total, window))
     for bh in prange(heads_total):
-        bias_h = bias[bh % heads]
-        finite = np.isfinite(grad[bh]).all() and np.isfinite(q[bh]).all() and np.isfinite(k[bh]).all()
-        delta = np.empty(seq_len)
-        for t in range(seq_len):
-            acc = 0.0
-            for d in range(q.shape[2]):
-                acc += grad[bh, t, d] * o[bh, t, d]
-            delta[t] = acc
+        bias_reversed = bias[bh % heads, ::-1].copy()
+        dbias_reversed = np.zeros(window)
+        p_buffer = np.empty(block * (block + window - 1), q.dtype)
+        ds_buffer = np.empty_like(p_buffer)
+        finite = _all_finite(grad[bh]) and _all_finite(q[bh]) and _all_finite(k[bh])
+        delta = _row_dots(grad[bh], o[bh])
         for t0 in range(0, seq_len, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
-            p = np.dot(q[bh, t0:t1], k[bh, lo:t1].T)
-            _block_probabilities(p, t0, lo, window, row_scale, bias_h, lse[bh], LSE_REUSE)
-            ds = np.dot(grad[bh, t0:t1], v[bh, lo:t1].T)
+            p = p_buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
+            gemm(q[bh, t0:t1], k[bh, lo:t1], p, transpose_b=True)
+            _block_probabilities(p, t0, lo, window, row_scale, bias_reversed, lse[bh], LSE_REUSE)
+            ds = ds_buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
+            gemm(grad[bh, t0:t1], v[bh, lo:t1], ds, transpose_b=True)
             for i in range(ds.shape[0]):
                 t = t0 + i
                 first = max(t - window + 1, lo) - lo
                 last = t - lo + 1
                 # outside the band p = 0 exactly; dO·v there may be NaN, and 0 · NaN must not leak
-                for jj in range(first):
-                    ds[i, jj] = 0.0
-                for jj in range(last, ds.shape[1]):
-                    ds[i, jj] = 0.0
-                for jj in range(first, last):
-                    ds[i, jj] = p[i, jj] * (ds[i, jj] - delta[t])
-                    dbias[bh, t - lo - jj] += ds[i, jj]
-                for jj in range(ds.shape[1]):
-                    ds[i, jj] *= row_scale[t]
-            if finite:
-                dv[bh, lo:t1] += np.dot(p.T, grad[bh, t0:t1])
-                dq[bh, t0:t1] = np.dot(ds, k[bh, lo:t1])
-                dk[bh, lo:t1] += np.dot(ds.T, q[bh, t0:t1])
+                ds[i, :first] = 0.0
+                ds[i, last:] = 0.0
+                p_band, ds_band = p[i, first:last], ds[i, first:last]
+                dbias_band = dbias_reversed[window - ds_band.shape[0]:]
+                ct, delta_t = row_scale[t], delta[t]
+                for j in range(ds_band.shape[0]):
+                    d = p_band[j] * (ds_band[j] - delta_t)
+                    dbias_band[j] += d
+                    ds_band[j] = d * ct
+            if finite:  # dv += pᵀ dO, dq = ds k, dk += dsᵀ q, summed in place by BLAS
+                gemm(p, grad[bh, t0:t1], dv[bh, lo:t1], 1.0, 1.0, transpose_a=True)
+                gemm(ds, k[bh, lo:t1], dq[bh, t0:t1])
+                gemm(ds, q[bh, t0:t1], dk[bh, lo:t1], 1.0, 1.0, transpose_a=True)
             else:
                 dv[bh, lo:t1] += _band_columns(p, grad[bh, t0:t1], t0, lo, window)
                 dq[bh, t0:t1] = _band_rows(ds, k[bh, lo:t1], t0, lo, window)
                 dk[bh, lo:t1] += _band_columns(ds, q[bh, t0:t1], t0, lo, window)
+        dbias[bh] = dbias_reversed[::-1]
     return dq, dk, dv, dbias
 
 

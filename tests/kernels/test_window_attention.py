@@ -201,3 +201,20 @@ def test_head_size_zero_is_an_error_naming_q(implementation):
 def test_log_n_factors_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         log_n_factors(*args)
+
+
+@pytest.mark.parametrize("window", [5, QUERY_BLOCK, QUERY_BLOCK + 6, 200])
+@pytest.mark.parametrize("log_n", [None, 16])
+def test_float32_kernel_equals_float64_dense_over_several_blocks(window, log_n):
+    """The float32 path (exp32, the integer-key maximum, BLAS in place) against the float64 masked dense
+    form: T = 3 blocks + 13, values and every gradient within float32 rounding."""
+    rng = np.random.default_rng(window)
+    q, k, v = _inputs(rng, (2, 2, 3 * QUERY_BLOCK + 13, 8))
+    bias = rng.standard_normal((2, window))
+    upstream = rng.standard_normal(q.shape)
+    theirs = _value_and_grads(lambda q, k, v, b: _dense(q, k, v, window, b, log_n), [q, k, v, bias], upstream)
+    ours = _value_and_grads(lambda q, k, v, b: window_attention(q, k, v, window, bias=b, log_n=log_n),
+                            [a.astype(np.float32) for a in (q, k, v, bias)], upstream.astype(np.float32))
+    for name, a, b in zip(("o", "dq", "dk", "dv", "dbias"), ours, theirs):
+        assert a.dtype == np.float32, name
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5 * np.abs(b).max(), err_msg=name)

@@ -1,0 +1,135 @@
+"""The float32 helpers of the attention kernels (exp32, the ordered integer keys of the maximum) and the
+in-place BLAS product ``gemm``, each against NumPy computed independently."""
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+from scratch.kernels.blas import gemm
+from scratch.kernels.vector_math import exp32, exp_like, from_order_key, lowest_order_key, order_key
+
+
+@njit(cache=True)
+def _exp_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp_like(x[i])
+    return out
+
+
+@njit(cache=True)
+def _exp32_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp32(x[i])
+    return out
+
+
+@njit(cache=True)
+def _keys(x):
+    out = np.empty(x.shape[0], np.int64)
+    for i in range(x.shape[0]):
+        out[i] = order_key(x[i])
+    return out
+
+
+@njit(cache=True)
+def _max_by_keys(x):
+    best = lowest_order_key(x[0])
+    for i in range(x.shape[0]):
+        key = order_key(x[i])
+        best = key if key > best else best
+    return from_order_key(best, x[0])
+
+
+def _ulps(ours, x):
+    exact = np.exp(x.astype(np.float64))
+    return np.abs(ours.astype(np.float64) - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64)
+
+
+@pytest.mark.parametrize("low, high, bound", [(-87.33, 0.0, 1.0), (0.0, 88.0, 1.0), (-1.0, 1.0, 1.0),
+                                              (88.0, 88.72, 6.0)])
+def test_exp32_within_stated_ulps(low, high, bound):
+    x = np.linspace(low, high, 10_000_001, dtype=np.float32)
+    assert _ulps(_exp32_all(x), x).max() <= bound
+
+
+def test_exp32_special_values_are_exact():
+    x = np.array([-np.inf, -1e30, -100.0, -87.4, 0.0, -0.0, 88.8, 1e30, np.inf, np.nan], np.float32)
+    out = _exp32_all(x)
+    np.testing.assert_array_equal(out[:4], 0.0)
+    np.testing.assert_array_equal(out[4:6], 1.0)
+    np.testing.assert_array_equal(out[6:9], np.inf)
+    assert np.isnan(out[9])
+    assert out.dtype == np.float32
+
+
+def test_exp_like_is_math_exp_in_float64():
+    x = np.random.default_rng(0).uniform(-700, 700, 100_000)
+    np.testing.assert_array_equal(_exp_all(x), [math.exp(v) for v in x])
+
+
+def test_order_keys_sort_like_the_floats():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(5000) * 10.0 ** rng.integers(-40, 38, 5000),
+                        [-np.inf, np.inf, 0.0, -0.0, 1e-45, -1e-45, 3.4e38, -3.4e38]]).astype(np.float32)
+    keys = _keys(x)
+    order = np.argsort(keys, kind="stable")
+    assert np.all(np.diff(x[order].astype(np.float64)) >= 0)
+    assert keys[-6] > keys[-5]  # +0 above -0
+    np.testing.assert_array_equal(_keys(x), _keys(x.copy()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_by_keys_equals_numpy_max(dtype):
+    rng = np.random.default_rng(2)
+    for size in (1, 2, 15, 16, 17, 255, 256, 319):
+        x = (rng.standard_normal(size) * 50).astype(dtype)
+        assert _max_by_keys(x) == x.max()
+        x[rng.integers(size)] = -np.inf
+        assert _max_by_keys(x) == x.max()
+    assert _max_by_keys(np.array([-np.inf] * 3, dtype)) == -np.inf
+    assert _max_by_keys(np.array([1.0, np.inf, 2.0], dtype)) == np.inf
+    assert _max_by_keys(np.array([-3.0, -1.0, -2.0], dtype)) == -1.0
+
+
+def test_max_by_keys_of_a_positive_nan_is_nan():
+    assert np.isnan(_max_by_keys(np.array([1.0, np.nan, 5.0], np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_gemm_into_a_slice_equals_numpy(dtype, transpose_a, transpose_b):
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal((40, 50)).astype(dtype)
+    before = big.copy()
+    a = rng.standard_normal((37, 70)).astype(dtype)[3:10, 5:16]   # a slice: row stride 70 > width 11
+    a = a.T.copy() if transpose_a else a
+    b = rng.standard_normal((11, 13)).astype(dtype)
+    b = b.T.copy() if transpose_b else b
+    c = big[4:11, 20:33]
+    expected = 0.5 * ((a.T if transpose_a else a).astype(np.float64) @ (b.T if transpose_b else b)) + 2.0 * c
+    assert gemm(a, b, c, 0.5, 2.0, transpose_a, transpose_b) is not None
+    np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-5)
+    outside = np.ones(big.shape, bool)
+    outside[4:11, 20:33] = False
+    np.testing.assert_array_equal(big[outside], before[outside])
+
+
+def test_gemm_beta_zero_ignores_old_content_and_empty_inner_gives_zeros():
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    c = np.full((3, 5), np.nan)
+    np.testing.assert_allclose(gemm(a, b, c), a @ b, rtol=1e-13)
+    c = np.full((3, 5), np.nan)
+    np.testing.assert_array_equal(gemm(np.zeros((3, 0)), np.zeros((0, 5)), c), 0.0)
+
+
+def test_gemm_refuses_mismatched_shapes_and_strided_rows():
+    a, b = np.ones((3, 4)), np.ones((4, 5))
+    with pytest.raises(ValueError, match="shapes"):
+        gemm(a, b, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="unit stride"):
+        gemm(np.ones((3, 8))[:, ::2], b, np.zeros((3, 5)))
