@@ -8,9 +8,11 @@ Backward, with r_bik = exp(T_bik − log p_bi) and upstream gradient G of log p:
 
     A_bij = G_bi Σ_k r_bik h(μ_bi − μ_bj + e_bik),    ∂L/∂μ_bm = Σ_j A_bmj − Σ_i A_bim.
 
-One pass over (b, i, k, j) each, without the (B, n, n, K) temporaries of the NumPy version. The
-loops are serial: calls are small (one minibatch), and on a shared 2-core machine a parallel launch
-cost more than it saved (80 ms vs 1 ms per small call when the other core was busy).
+One pass over (b, i, k, j) each, without the (B, n, n, K) temporaries of the NumPy version. Each
+loop has a serial form and a ``_parallel`` one that shares the rows b among Numba's threads: a
+minibatch call is small, and on a shared 2-core machine a parallel launch cost more than it saved
+(80 ms vs 1 ms per small call when the other core was busy), so the caller takes the parallel form
+only above ``PARALLEL_WORK`` terms B·n²·K.
 The law is a named integer code (``LAW_GUMBEL`` … ``LAW_CAUCHY``, by name in ``LAW_CODES``) so one
 compiled loop serves every law; ``log_cdf`` and ``hazard`` below are the scalar forms of
 ``scratch.models.perturb_max.laws.LAWS[law].log_cdf`` and ``.hazard``, and the NumPy reference of
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 LAW_GUMBEL = 0
 LAW_EXPONENTIAL = 1
@@ -33,6 +35,7 @@ LAW_LAPLACE = 5
 LAW_CAUCHY = 6
 LAW_CODES = {"gumbel": LAW_GUMBEL, "exponential": LAW_EXPONENTIAL, "uniform": LAW_UNIFORM, "normal": LAW_NORMAL,
              "logistic": LAW_LOGISTIC, "laplace": LAW_LAPLACE, "cauchy": LAW_CAUCHY}
+PARALLEL_WORK = 1 << 22  # B·n²·K above which the rows are shared among threads
 _LOG_2PI_HALF = 0.5 * math.log(2 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 
@@ -94,19 +97,52 @@ def hazard(law: int, z: float) -> float:
 
 
 @njit(cache=True)
+def _log_terms_row(law, mu, e, log_w, out, b):
+    """Row b of T: out[b, i, k] = log w_bik + Σ_{j≠i} log F(μ_bi − μ_bj + e_bik)."""
+    n, size = mu.shape[1], e.shape[2]
+    for i in range(n):
+        for k in range(size):
+            s = log_w[b, i, k]
+            for j in range(n):
+                if j != i:
+                    s += log_cdf(law, mu[b, i] - mu[b, j] + e[b, i, k])
+            out[b, i, k] = s
+
+
+@njit(cache=True)
+def _vjp_row(law, mu, e, terms, log_p, grad, out, b):
+    """Row b of ∂L/∂μ: Σ_j A_bmj − Σ_i A_bim into out[b] (zeros on entry)."""
+    n, size = mu.shape[1], e.shape[2]
+    for i in range(n):
+        if log_p[b, i] == -math.inf or grad[b, i] == 0.0:
+            continue
+        for k in range(size):
+            r = math.exp(terms[b, i, k] - log_p[b, i])
+            if r == 0.0:
+                continue
+            for j in range(n):
+                if j != i:
+                    z = mu[b, i] - mu[b, j] + e[b, i, k]
+                    a = grad[b, i] * r * hazard(law, z)
+                    out[b, i] += a
+                    out[b, j] -= a
+
+
+@njit(cache=True)
 def log_terms_kernel(law: int, mu: np.ndarray, e: np.ndarray, log_w: np.ndarray) -> np.ndarray:
     """T (B, n, K) from mu (B, n), nodes e and log-weights log_w (B, n, K)."""
-    batch, n = mu.shape
-    size = e.shape[2]
-    out = np.empty((batch, n, size))
-    for b in range(batch):
-        for i in range(n):
-            for k in range(size):
-                s = log_w[b, i, k]
-                for j in range(n):
-                    if j != i:
-                        s += log_cdf(law, mu[b, i] - mu[b, j] + e[b, i, k])
-                out[b, i, k] = s
+    out = np.empty((mu.shape[0], mu.shape[1], e.shape[2]))
+    for b in range(mu.shape[0]):
+        _log_terms_row(law, mu, e, log_w, out, b)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def log_terms_kernel_parallel(law: int, mu: np.ndarray, e: np.ndarray, log_w: np.ndarray) -> np.ndarray:
+    """``log_terms_kernel`` with the rows shared among Numba's threads (rows are independent)."""
+    out = np.empty((mu.shape[0], mu.shape[1], e.shape[2]))
+    for b in prange(mu.shape[0]):
+        _log_terms_row(law, mu, e, log_w, out, b)
     return out
 
 
@@ -114,21 +150,17 @@ def log_terms_kernel(law: int, mu: np.ndarray, e: np.ndarray, log_w: np.ndarray)
 def log_probs_vjp_kernel(law: int, mu: np.ndarray, e: np.ndarray, terms: np.ndarray, log_p: np.ndarray,
                          grad: np.ndarray) -> np.ndarray:
     """∂L/∂μ (B, n) from the upstream gradient ``grad`` (B, n) of log p (B, n) and the forward's T."""
-    batch, n = mu.shape
-    size = e.shape[2]
-    out = np.zeros((batch, n))
-    for b in range(batch):
-        for i in range(n):
-            if log_p[b, i] == -math.inf or grad[b, i] == 0.0:
-                continue
-            for k in range(size):
-                r = math.exp(terms[b, i, k] - log_p[b, i])
-                if r == 0.0:
-                    continue
-                for j in range(n):
-                    if j != i:
-                        z = mu[b, i] - mu[b, j] + e[b, i, k]
-                        a = grad[b, i] * r * hazard(law, z)
-                        out[b, i] += a
-                        out[b, j] -= a
+    out = np.zeros(mu.shape)
+    for b in range(mu.shape[0]):
+        _vjp_row(law, mu, e, terms, log_p, grad, out, b)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def log_probs_vjp_kernel_parallel(law: int, mu: np.ndarray, e: np.ndarray, terms: np.ndarray, log_p: np.ndarray,
+                                  grad: np.ndarray) -> np.ndarray:
+    """``log_probs_vjp_kernel`` with the rows shared among Numba's threads."""
+    out = np.zeros(mu.shape)
+    for b in prange(mu.shape[0]):
+        _vjp_row(law, mu, e, terms, log_p, grad, out, b)
     return out

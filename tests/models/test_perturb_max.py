@@ -125,6 +125,27 @@ def test_numba_kernel_equals_numpy_reference(law):
         np.testing.assert_allclose(g_nb, g_ref, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("law", ["gumbel", "normal", "cauchy"])
+def test_parallel_loops_equal_the_numpy_reference_and_are_taken_above_the_threshold(law, monkeypatch):
+    """The rows-in-parallel forms of both loops, forced by a zero threshold, against the NumPy definition
+    (float64, 9 rows: more rows than threads), and the same arithmetic as the serial forms bit for bit."""
+    import scratch.kernels.perturb_max as kernels
+
+    mu = logits((9, 6), seed=21, spread=2.0)
+    serial = _reference_and_kernel(law, mu)[1]
+    monkeypatch.setattr(pm, "PARALLEL_WORK", 0)
+    calls = []
+    for name in ("log_terms_kernel_parallel", "log_probs_vjp_kernel_parallel"):
+        monkeypatch.setattr(pm, name, lambda *a, _f=getattr(kernels, name): calls.append(_f) or _f(*a))
+    (t_ref, g_ref), (t_par, g_par) = _reference_and_kernel(law, mu)
+    assert len(calls) == 2
+    finite = np.isfinite(t_ref)
+    np.testing.assert_allclose(t_par[finite], t_ref[finite], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g_par, g_ref, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(t_par, serial[0])
+    np.testing.assert_array_equal(g_par, serial[1])
+
+
 @pytest.mark.parametrize("law", ALL_LAWS)
 def test_quadrature_size_counts_the_nodes_of_the_rule(law):
     for n in (2, 5, 8):

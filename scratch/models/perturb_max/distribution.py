@@ -35,7 +35,8 @@ from ... import validation
 from ...autograd import Function, Tensor, as_tensor
 from ...autograd import functional as F
 from ...autograd.array_api import check_indices
-from ...kernels.perturb_max import LAW_CODES, log_probs_vjp_kernel, log_terms_kernel
+from ...kernels.perturb_max import (LAW_CODES, PARALLEL_WORK, log_probs_vjp_kernel, log_probs_vjp_kernel_parallel,
+                                    log_terms_kernel, log_terms_kernel_parallel)
 from .laws import (
     GAUSS_HERMITE_SIZE,
     LAWS,
@@ -146,11 +147,17 @@ def _full(x: Array, shape: tuple[int, int]) -> Array:
     return np.ascontiguousarray(np.broadcast_to(x, (*shape, x.shape[-1])))
 
 
+def _work(mu: Array, e: Array) -> int:
+    """B·n²·K, the number of terms of either loop."""
+    return mu.shape[0] * mu.shape[1] ** 2 * e.shape[-1]
+
+
 def log_terms(law: str, mu: Array, e: Array, log_w: Array, backend: str = "numba") -> Array:
     """T (B, n, K) by the Numba loop (default) or the NumPy reference."""
     if validation.choice("backend", backend, BACKENDS) == "numpy":
         return log_terms_reference(law, mu, e, log_w)
-    return log_terms_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), _full(log_w, mu.shape))
+    kernel = log_terms_kernel_parallel if _work(mu, e) > PARALLEL_WORK else log_terms_kernel
+    return kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), _full(log_w, mu.shape))
 
 
 def log_probs_vjp(law: str, mu: Array, e: Array, terms: Array, log_p: Array, grad: Array,
@@ -158,8 +165,8 @@ def log_probs_vjp(law: str, mu: Array, e: Array, terms: Array, log_p: Array, gra
     """∂L/∂μ (B, n) from ``grad`` of log p, by the Numba loop (default) or the NumPy reference."""
     if validation.choice("backend", backend, BACKENDS) == "numpy":
         return log_probs_vjp_reference(law, mu, e, terms, log_p, grad)
-    return log_probs_vjp_kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), terms, log_p,
-                                np.ascontiguousarray(grad))
+    kernel = log_probs_vjp_kernel_parallel if _work(mu, e) > PARALLEL_WORK else log_probs_vjp_kernel
+    return kernel(LAW_CODES[law], np.ascontiguousarray(mu), _full(e, mu.shape), terms, log_p, np.ascontiguousarray(grad))
 
 
 def _logsumexp(x: Array, axis: int) -> Array:
