@@ -1,8 +1,8 @@
 """Benchmarks: the engine here, and each model's hot loops and training through its section.
 
-The engine section measures the machine's peak, per-op overhead, and MLP / conv-net training steps
-vs torch. All figures come from one run with pinned threads, so the ratios compare like with like
-on a noisy shared machine. torch (CPU, eager) is the peer when installed.
+The engine section measures the machine's peak, per-op overhead, and MLP / conv-net / Transformer LM
+training steps vs torch. All figures come from one run with pinned threads, each case alternating
+scratch and torch, so the ratios compare like with like on a noisy shared machine. torch (CPU, eager) is the peer when installed.
 
     python scripts/bench.py                      # the engine, 1 thread
     python scripts/bench.py --threads 2
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import numpy as np
 
-    from scratch.bench import best_time, engine, machine_summary, optional_torch, sgemm_peak_gflops
+    from scratch.bench import engine, machine_summary, optional_torch, sgemm_peak_gflops
 
     torch = optional_torch(args.threads)
     if torch is None:
@@ -83,8 +83,7 @@ def main(argv=None) -> int:
     print(f"{'case':<34}{'scratch':>12}{'torch':>12}{'ratio':>8}{'% peak':>8}")
     rng = np.random.default_rng(args.seed)
     for case in engine.cases(args.batch_size, rng, torch):
-        ours = best_time(case.scratch)
-        theirs = best_time(case.torch) if case.torch is not None else float("nan")
+        ours, theirs = engine.time_case(case)
         pct = f"{100 * case.flops / ours / 1e9 / peak:.1f}" if case.flops else "-"
         print(f"{case.name:<34}{_fmt(ours):>12}{_fmt(theirs):>12}{ours / theirs:>8.2f}{pct:>8}")
     return 0

@@ -1,7 +1,10 @@
 """Benchmark cases for the engine: per-op overhead and whole training steps, scratch vs torch.
 
 Each case runs the same computation with the same shapes (and, for the training steps, the same
-initial weights) in scratch and, when torch is given, in torch CPU eager.
+initial weights) in scratch and, when torch is given, in torch CPU eager. The Transformer LM step is
+one step of ``scratch.training.lm.train_lm`` (AdamW, clipping by global norm) on the model of the
+extrapolation experiment (``TransformerConfig()``, RoPE, full causal attention) at its batch 16 and
+length N = 64; the torch peer is ``scratch.bench.torch_lm``. ``time_case`` alternates the two sides.
 """
 from __future__ import annotations
 
@@ -12,6 +15,12 @@ import numpy as np
 
 from .. import functional as F, nn, optim
 from ..autograd import Tensor
+from ..models.transformer import TransformerConfig, TransformerLM
+from ..training.lm import TrainConfig, lm_loss
+from .timing import best_time
+
+# the batch of scripts/reproduce_extrapolation.py (its length is TrainConfig's, N = 64)
+LM_BATCH = 16
 
 
 @dataclass
@@ -23,8 +32,20 @@ class Case:
 
 
 def cases(batch_size: int, rng: np.random.Generator, torch=None) -> list[Case]:
-    """The engine benchmark: small-op overhead, an MLP step and a small conv-net step."""
-    return [*_small_ops(rng, torch), _mlp_step(batch_size, rng, torch), _convnet_step(batch_size, rng, torch)]
+    """The engine benchmark: small-op overhead, an MLP step, a small conv-net step and a Transformer LM step."""
+    return [*_small_ops(rng, torch), _mlp_step(batch_size, rng, torch), _convnet_step(batch_size, rng, torch),
+            _lm_step(rng, torch)]
+
+
+def time_case(case: Case, rounds: int = 3) -> tuple[float, float]:
+    """Best seconds per call of (scratch, torch) over ``rounds`` alternations of the two sides, so that a
+    change of load on a shared machine reaches both; torch's is NaN without a peer."""
+    ours, theirs = float("inf"), float("inf") if case.torch is not None else float("nan")
+    for _ in range(rounds):
+        ours = min(ours, best_time(case.scratch, repeat=3))
+        if case.torch is not None:
+            theirs = min(theirs, best_time(case.torch, repeat=3))
+    return ours, theirs
 
 
 def _small_ops(rng, torch) -> list[Case]:
@@ -102,3 +123,45 @@ def _convnet_step(batch_size, rng, torch) -> Case:
         theirs = _training_step(tm, tnn.functional.cross_entropy, torch.optim.Adam(tm.parameters()),
                                 torch.from_numpy(x), torch.from_numpy(y))
     return Case(f"conv-net step, batch {batch_size}", ours, theirs, 3 * forward_flops)
+
+
+def _lm_step(rng, torch) -> Case:
+    """One ``train_lm`` step of ``TransformerLM(TransformerConfig())`` on random bytes, B 16, T 64."""
+    config, train = TransformerConfig(), TrainConfig()
+    seq_len, d, ffn = train.seq_len, config.dim, config.ffn_dim
+    windows = rng.integers(0, config.vocab_size, (LM_BATCH, seq_len + 1))
+    x, y = windows[:, :-1], windows[:, 1:]
+    model = TransformerLM(config, rng=rng)
+    ours = _lm_training_step(model, lm_loss, optim.AdamW(model.parameters(), **_adamw(train)), optim.clip_grad_norm,
+                             train.clip, x, y)
+    tokens = LM_BATCH * seq_len
+    forward_flops = 2 * tokens * (config.layers * (4 * d * d + 2 * d * ffn + 2 * seq_len * d) + d * config.vocab_size)
+    theirs = None
+    if torch is not None:
+        from .torch_lm import TorchTransformerLM
+
+        tm = TorchTransformerLM(config)
+        tm.load_from(model)
+        vocab = config.vocab_size
+
+        def torch_loss(logits, targets):
+            return torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+
+        theirs = _lm_training_step(tm, torch_loss, torch.optim.AdamW(tm.parameters(), **_adamw(train)),
+                                   torch.nn.utils.clip_grad_norm_, train.clip, torch.from_numpy(x),
+                                   torch.from_numpy(y))
+    return Case(f"Transformer LM step, B {LM_BATCH} T {seq_len}", ours, theirs, 3 * forward_flops)
+
+
+def _adamw(train: TrainConfig) -> dict:
+    return {"lr": train.lr, "betas": train.betas, "weight_decay": train.weight_decay}
+
+
+def _lm_training_step(model, loss_fn, optimizer, clip, max_norm, x, y):
+    def step():
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        clip(model.parameters(), max_norm)
+        optimizer.step()
+    return step

@@ -1,4 +1,6 @@
 """Matrix product with NumPy's ``@`` semantics: batched, broadcasting, 1-D operands promoted."""
+import math
+
 import numpy as np
 
 from ..broadcast import unbroadcast
@@ -27,11 +29,15 @@ class MatMul(Function):
             raise ValueError(f"matmul: the batch axes of the operands {a.shape} and {b.shape} "
                              "do not broadcast") from None
         ctx.save_for_backward(a, b)
+        if a.ndim > 2 and b.ndim == 2:  # stacked rows times one matrix: one GEMM, not one per leading index
+            return (_rows(a) @ b).reshape(*a.shape[:-1], b.shape[-1])
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if a.ndim > 2 and b.ndim == 2:
+            return _stacked_rows_backward(ctx, grad, a, b)
         # Promote 1-D operands to matrices and put their removed axes back into grad.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -41,3 +47,17 @@ class MatMul(Function):
         ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if da else None
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if db else None
         return ga, gb
+
+
+def _stacked_rows_backward(ctx, grad, a, b):
+    """z = a @ b for a (..., k), b (k, n) as rows A (m, k):  dA = G bᵀ,  db = Aᵀ G  (G the rows (m, n) of grad)."""
+    da, db = ctx.needs_input_grad
+    g = _rows(grad)
+    ga = (g @ b.T).reshape(a.shape) if da else None
+    gb = _rows(a).T @ g if db else None
+    return ga, gb
+
+
+def _rows(x):
+    """x (..., k) as a matrix (m, k) of its rows (m = 0 allowed, k = 0 too)."""
+    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])

@@ -9,6 +9,7 @@ from ..function import Function
 # Python floats, so that float32 inputs stay float32.
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
 
 
 class Neg(Function):
@@ -143,7 +144,7 @@ class Silu(Function):
 class Gelu(Function):
     """GELU, exact ``z = x Φ(x)`` or the tanh approximation (``approximate="tanh"``).
 
-    exact:  dz/dx = Φ(x) + x φ(x)
+    exact:  dz/dx = Φ(x) + x φ(x)   (found in the forward and kept, so the backward is one product)
     tanh:   z = x/2 (1 + tanh u),  u = √(2/π)(x + 0.044715 x³),
             dz/dx = (1 + tanh u)/2 + x/2 (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)
     """
@@ -152,9 +153,13 @@ class Gelu(Function):
     def forward(ctx, x, approximate="none"):
         ctx.approximate_tanh = approximate == "tanh"
         if approximate == "none":
-            cdf = special.ndtr(x)
-            ctx.save_for_backward(x, cdf)
-            return x * cdf
+            cdf, pdf = normal_cdf_pdf(x)
+            if ctx.needs_input_grad[0]:
+                pdf *= x
+                pdf += cdf
+                ctx.save_for_backward(None, pdf)
+            cdf *= x
+            return cdf
         if approximate == "tanh":
             t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
             ctx.save_for_backward(x, t)
@@ -168,8 +173,47 @@ class Gelu(Function):
             t = saved
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-        return grad * (saved + x * pdf)
+        return grad * saved
+
+
+# erfc(z) = t exp(−z² + P(t)), t = 1/(1 + z/2), z ≥ 0: the Chebyshev fit of Numerical Recipes §6.2
+# (fractional error < 1.2·10⁻⁷ for every z), P's coefficients from t⁰ up
+_ERFC_FIT = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+             -0.82215223, 0.17087277)
+
+
+def normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Φ(x) and φ(x) = e^{−x²/2}/√(2π), new arrays of x's dtype.
+
+    float32 takes Φ = erfc(−x/√2)/2 from ``_ERFC_FIT`` (within a few float32 ulps, relative in both
+    tails; SciPy's ``ndtr`` is ~10× slower there); other dtypes take ``ndtr`` (float64: to rounding)."""
+    if x.dtype != np.float32:
+        return special.ndtr(x), _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    z = np.abs(x)
+    z *= _SQRT_HALF
+    t = 0.5 * z
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * _ERFC_FIT[-1]
+    for coefficient in _ERFC_FIT[-2:0:-1]:
+        poly += coefficient
+        poly *= t
+    poly += _ERFC_FIT[0]
+    np.exp(poly, out=poly)
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    pdf = np.exp(z)
+    half_erfc = poly
+    half_erfc *= t
+    half_erfc *= pdf
+    half_erfc *= 0.5
+    pdf *= _INV_SQRT_2PI
+    # Φ = h for x < 0 and 1 − h otherwise, blended without a branch (np.where mispredicts on random signs)
+    cdf = half_erfc * -2
+    cdf += 1
+    cdf *= x >= 0
+    cdf += half_erfc
+    return cdf, pdf
 
 
 class Clip(Function):

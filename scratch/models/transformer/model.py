@@ -24,9 +24,10 @@ varies is how positions enter (``POSITIONS``) and, at inference, which keys are 
                                    rope_scaling (position interpolation, NTK-aware scaling or YaRN's
                                    frequency ramp for T > N, RoPE and XPOS models)
 
-Causal windows and full attention go through ``window_attention`` (full attention is the window
-w = T), and so do the distance biases under ReRoPE (evaluated at the clipped distances); ReRoPE on
-RoPE and XPOS needs two score matrices and uses the dense path of ``attention``.
+Causal windows go through ``window_attention``, and so does full attention (the window w = T) with a
+distance bias, under ReRoPE too (evaluated at the clipped distances); full attention without a bias
+is one fused dense node, ``causal_attention``. ReRoPE on RoPE and XPOS needs two score matrices and
+uses the dense path of ``attention``.
 """
 from __future__ import annotations
 
@@ -143,7 +144,12 @@ class CausalSelfAttention(nn.Module):
             q, k = self._rotate(q, k, rope_scaling)
         w = min(size for size in (self.window, window, seq_len) if size is not None)
         distances = None if rerope is None else pos.clipped_distances(w, rerope, leaky_k)
-        o = window_attention(q, k, v, w, bias=self.distance_bias(w, q.dtype, distances), log_n=self.log_n)
+        bias = self.distance_bias(w, q.dtype, distances)
+        if w == seq_len and bias is None:
+            o = F.causal_attention(q, k, v, row_scale=None if self.log_n is None
+                                   else log_n_factors(seq_len, seq_len, self.log_n))
+        else:
+            o = window_attention(q, k, v, w, bias=bias, log_n=self.log_n)
         return self.out(merge_heads(o))
 
     def _rotate(self, q: Tensor, k: Tensor, rope_scaling: str | None) -> tuple[Tensor, Tensor]:
