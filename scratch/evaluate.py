@@ -10,7 +10,9 @@ with published ones:
   words, the query words a, b, c excluded (x̂ = x / |x|); case-insensitive; a question with any word
   outside the restricted vocabulary is skipped and counted in the coverage;
 - word pairs: Spearman and Pearson correlation between human scores and cos(w1, w2) on the pairs
-  whose both words are known; the rest are reported as OOV %.
+  whose both words are known; the rest are reported as OOV %;
+- sentence classification: a sentence is the mean of the unit vectors of its known words, classified
+  by an L2-regularised multinomial logistic regression, scored by stratified k-fold cross-validation.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from .datasets.evaluation import Analogies, load_analogies, load_word_pairs
 from .validation import boolean, positive_int
@@ -193,3 +195,73 @@ def word_vector_scores(vectors: np.ndarray, words: Sequence[str], restrict_vocab
         scores[f"{name}_spearman"] = pairs["spearman"]
         scores[f"{name}_oov_percent"] = pairs["oov_percent"]
     return scores
+
+
+def sentence_classification(vectors: np.ndarray, words: Sequence[str], sentences: Sequence[Sequence[str]],
+                            labels: Any, *, folds: int = 10, l2: float = 1.0, seed: int = 0) -> dict[str, float]:
+    """Cross-validated accuracy of a logistic regression on sentence vectors.
+
+    A sentence's vector is the mean of x̂ = x / |x| over its words found in ``words`` (case-insensitive;
+    zero when none is). The sentences of each class are shuffled with ``seed`` and dealt round-robin
+    into ``folds`` folds; each fold is scored by a model fitted on the others, on features standardised
+    with the training folds' mean and deviation: softmax regression, loss mean cross-entropy +
+    ``l2``/(2n) |W|² (bias not penalised), minimised by L-BFGS. Returns ``accuracy`` (all held-out
+    predictions), ``fold_spread`` (standard deviation of the folds' accuracies), ``coverage`` (known
+    tokens / tokens) and ``empty`` (sentences with no known word).
+    """
+    unit = unit_rows(_check_vectors(vectors, words))
+    index = _lowercase_index(words)
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (len(sentences),) or len(sentences) == 0:
+        raise ValueError(f"labels must hold one class per sentence, got shape {labels.shape} for {len(sentences)}")
+    folds = positive_int("folds", folds)
+    features = np.zeros((len(sentences), unit.shape[1]))
+    known = total = empty = 0
+    for row, sentence in enumerate(sentences):
+        ids = [index[w.lower()] for w in sentence if w.lower() in index]
+        known, total = known + len(ids), total + len(sentence)
+        if ids:
+            features[row] = unit[ids].mean(axis=0)
+        else:
+            empty += 1
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        fold_of[members] = np.arange(members.size) % folds
+    correct, fold_accuracies = 0, []
+    for f in range(folds):
+        test = fold_of == f
+        if not test.any():
+            continue
+        mean, std = features[~test].mean(axis=0), features[~test].std(axis=0) + 1e-12
+        model = _fit_softmax_regression((features[~test] - mean) / std, labels[~test], labels.max() + 1, l2)
+        predicted = _softmax_regression_logits((features[test] - mean) / std, model).argmax(axis=1)
+        correct += int((predicted == labels[test]).sum())
+        fold_accuracies.append(float((predicted == labels[test]).mean()))
+    return {"accuracy": correct / len(labels), "fold_spread": float(np.std(fold_accuracies)),
+            "coverage": _ratio(known, total), "empty": empty}
+
+
+def _softmax_regression_logits(x: np.ndarray, params: np.ndarray) -> np.ndarray:
+    weights, bias = params[:-1], params[-1]
+    return x @ weights + bias
+
+
+def _fit_softmax_regression(x: np.ndarray, y: np.ndarray, classes: int, l2: float) -> np.ndarray:
+    """Parameters (d + 1, classes), the last row the bias, of the regression of the docstring above."""
+    n, d = x.shape
+    onehot = np.eye(classes)[y]
+
+    def loss_and_grad(flat):
+        params = flat.reshape(d + 1, classes)
+        logits = _softmax_regression_logits(x, params)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        residual = (np.exp(log_p) - onehot) / n
+        grad = np.vstack([x.T @ residual + l2 / n * params[:-1], residual.sum(axis=0)])
+        loss = -(onehot * log_p).sum() / n + l2 / (2 * n) * (params[:-1] ** 2).sum()
+        return loss, grad.ravel()
+
+    result = optimize.minimize(loss_and_grad, np.zeros((d + 1) * classes), jac=True, method="L-BFGS-B")
+    return result.x.reshape(d + 1, classes)

@@ -173,3 +173,61 @@ def test_counts_and_flags_refuse_bools_and_floats_by_name():
         evaluate.analogy_accuracy(vectors, words, restrict_vocab=1.5)
     with pytest.raises(ValueError, match="normalize must be True or False, got 'yes'"):
         evaluate.analogy_accuracy(vectors, words, normalize="yes")
+
+
+def test_labelled_sentences_of_the_shipped_set():
+    from scratch.datasets.evaluation import load_labelled_sentences
+
+    sentences, labels = load_labelled_sentences()
+    assert len(sentences) == 200 and np.bincount(labels).tolist() == [100, 100]
+    assert sentences[0] == ["simplistic", "silly", "and", "tedious"] and labels[0] == 0  # the corpus tokenizer
+
+
+def test_labelled_sentences_refuse_a_line_without_label(tmp_path):
+    from scratch.datasets.evaluation import load_labelled_sentences
+
+    path = tmp_path / "s.txt"
+    path.write_text("__label__a fine\nno label here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        load_labelled_sentences(path)
+
+
+def _sentiment_world(rng, dim=8):
+    """Words 'p*' lean along +e0, 'n*' along −e0, 'x*' are noise; sentences mix noise with one class."""
+    words = ["<pad>"] + [f"p{i}" for i in range(20)] + [f"n{i}" for i in range(20)] + [f"x{i}" for i in range(40)]
+    vectors = rng.standard_normal((len(words), dim))
+    vectors[1:21, 0] += 4.0
+    vectors[21:41, 0] -= 4.0
+    sentences, labels = [], []
+    for s in range(120):
+        label = s % 2
+        own = [f"{'pn'[label]}{rng.integers(20)}" for _ in range(2)]
+        sentences.append(own + [f"x{rng.integers(40)}" for _ in range(4)] + ["unknown"])
+        labels.append(label)
+    return vectors, words, sentences, np.array(labels)
+
+
+def test_sentence_classification_separates_planted_classes_and_not_random_labels(rng):
+    vectors, words, sentences, labels = _sentiment_world(rng)
+    result = evaluate.sentence_classification(vectors, words, sentences, labels, folds=5)
+    assert result["accuracy"] >= 0.95
+    assert result["coverage"] == pytest.approx(6 / 7) and result["empty"] == 0
+    shuffled = np.random.default_rng(1).permutation(labels)
+    assert evaluate.sentence_classification(vectors, words, sentences, shuffled, folds=5)["accuracy"] < 0.7
+
+
+def test_softmax_regression_gradient_and_optimum():
+    """The fitted parameters zero the gradient of loss + penalty written out here, independently."""
+    from scipy.special import log_softmax
+
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
+    params = evaluate._fit_softmax_regression(x, y, 3, l2=0.5)
+
+    def objective(flat):
+        w, b = flat.reshape(4, 3)[:-1], flat.reshape(4, 3)[-1]
+        return -log_softmax(x @ w + b, axis=1)[np.arange(40), y].mean() + 0.5 / 80 * (w ** 2).sum()
+
+    flat, step = params.ravel(), 1e-6
+    numeric = np.array([(objective(flat + step * e) - objective(flat - step * e)) / (2 * step) for e in np.eye(12)])
+    assert np.abs(numeric).max() < 1e-4

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from .paths import data_path
-from .text import iter_lines
+from .text import iter_lines, tokenize
 
 ANALOGIES = "questions-words.txt"
 WORD_PAIRS = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
+LABELLED_SENTENCES = {"pang_lee_polarity": ("pang_lee_polarity.txt", "cp1252")}  # file name, encoding
 
 Question = tuple[str, str, str, str]
 
@@ -100,9 +101,36 @@ def load_word_pairs(name: str | os.PathLike = "wordsim353") -> tuple[list[tuple[
     return pairs, np.array(scores, dtype=np.float64)
 
 
-def _content_lines(path: Path) -> Iterator[tuple[int, str]]:
+def load_labelled_sentences(name: str | os.PathLike = "pang_lee_polarity",
+                            encoding: str = "utf-8") -> tuple[list[list[str]], np.ndarray]:
+    """Sentences and their class: ``"pang_lee_polarity"`` (the shipped 200 movie-review sentences, in
+    Windows-1252 as released) or the path of a file of lines ``__label__<class> <sentence>`` in ``encoding``.
+
+    Returns ``sentences`` (token lists, by ``scratch.datasets.text.tokenize``, the tokenizer of the
+    corpora) and ``labels (len(sentences),)`` int64, the classes numbered in sorted order of their names.
+    """
+    if name in LABELLED_SENTENCES:
+        filename, encoding = LABELLED_SENTENCES[name]
+        path = data_path(filename)
+    else:
+        path = Path(name)
+    sentences, names = [], []
+    for number, line in _content_lines(path, encoding):
+        label, _, text = line.partition(" ")
+        if not label.startswith("__label__") or not text.strip():
+            raise ValueError(f"labelled-sentence file {path}, line {number}: expected '__label__<class> <sentence>', "
+                             f"got {line!r}")
+        sentences.append(tokenize(text))
+        names.append(label[len("__label__"):])
+    if not sentences:
+        raise ValueError(f"labelled-sentence file {path} holds no sentence")
+    classes = sorted(set(names))
+    return sentences, np.array([classes.index(n) for n in names], dtype=np.int64)
+
+
+def _content_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """``(line number, line)`` of the lines that are neither blank nor ``#`` comments."""
-    for number, line in enumerate(iter_lines(path), start=1):
+    for number, line in enumerate(iter_lines(path, encoding), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             yield number, stripped

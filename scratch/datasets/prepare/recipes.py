@@ -6,6 +6,7 @@ the committed files byte for byte with the same zlib.
 Default files (a few MB, committed):
 
 * ``questions-words.txt``, ``wordsim353.tsv``, ``simlex999.txt``: evaluation sets, copied as-is;
+* ``pang_lee_polarity.txt``: 200 movie-review sentences labelled positive or negative, copied as-is;
 * ``english.txt.gz``: the default corpus, one sentence (verse) per line: the Wikipedia sample,
   then the Lee news corpus, three Canterbury-corpus books, then the King James Bible;
 * ``lee_background.txt.gz``: the Lee news corpus alone, one document per line (a smoke-test corpus);
@@ -116,6 +117,7 @@ RECIPES = (
     Recipe("questions-words.txt", partial(copy_member, GENSIM, GENSIM_TEST_DATA + "questions-words.txt")),
     Recipe("wordsim353.tsv", partial(copy_member, GENSIM, GENSIM_TEST_DATA + "wordsim353.tsv")),
     Recipe("simlex999.txt", partial(copy_member, GENSIM, GENSIM_TEST_DATA + "simlex999.txt")),
+    Recipe("pang_lee_polarity.txt", partial(copy_member, GENSIM, GENSIM_TEST_DATA + "pang_lee_polarity.cor")),
     Recipe("english.txt.gz", english_corpus),
     Recipe("lee_background.txt.gz", lee_corpus),
     Recipe("mnist_5k.npz", mnist_5k),
