@@ -281,7 +281,7 @@ def test_exp_float32_against_np_exp_over_the_float32_range():
     x = np.concatenate([patterns, np.linspace(-110, 95, 100_001, dtype=np.float32)])
     out = np.empty_like(x)
     with np.errstate(over="ignore", invalid="ignore"):  # NaN patterns and overflow (warnings without Numba)
-        exp_float32(x, np.float32(0.0), out, np.empty(x.size, np.int32))
+        exp_float32(x, np.float32(0.0), out, np.empty((2, x.size), np.float32))
         exact = np.exp(x.astype(np.float64))
     assert out.dtype == np.float32
     np.testing.assert_array_equal(np.isnan(out), np.isnan(x))
@@ -298,12 +298,12 @@ def test_exp_float32_edge_cases_and_shift(rng):
     x = np.array([-1e30, -np.inf, np.inf, 1e30, np.nan, 0.0, -0.0, 88.72, -103.97], np.float32)
     out = np.empty_like(x)
     with np.errstate(over="ignore", invalid="ignore"):
-        exp_float32(x, np.float32(0.0), out, np.empty(x.size, np.int32))
+        exp_float32(x, np.float32(0.0), out, np.empty((2, x.size), np.float32))
     np.testing.assert_array_equal(out[:7], np.array([0.0, 0.0, np.inf, np.inf, np.nan, 1.0, 1.0], np.float32))
     assert 0 < out[7] < np.inf and out[8] == np.float32(2.0 ** -149)
     y = rng.uniform(-50, 50, 1000).astype(np.float32)
     shifted = np.empty_like(y)
-    exp_float32(y, np.float32(12.5), shifted, np.empty(y.size, np.int32))
+    exp_float32(y, np.float32(12.5), shifted, np.empty((2, y.size), np.float32))
     np.testing.assert_allclose(shifted, np.exp((y - np.float32(12.5)).astype(np.float64)), rtol=2.0 ** -23, atol=0)
 
 

@@ -36,19 +36,22 @@ BIAS, MANTISSA_BITS = np.int32(127), np.int32(23)
 
 
 @njit(cache=True)
-def exp_float32(x: np.ndarray, shift, out: np.ndarray, bits: np.ndarray) -> None:
-    """out[j] = e^(x[j] − shift) for float32 x, out (n,) (out may be x); ``bits`` an int32 scratch (≥ n,)."""
-    scale = bits.view(np.float32)
-    for j in range(x.size):
+def exp_float32(x: np.ndarray, shift, out: np.ndarray, scratch: np.ndarray) -> None:
+    """out[j] = e^(x[j] − shift) for float32 x, out (n,); out may be x. ``scratch``: a float32 work array
+    (2, ≥ n) holding e^r and 2^κ, so that no loop reads an array it writes (that would keep it scalar)."""
+    n = x.size
+    e_r, power = scratch[0, :n], scratch[1, :n]
+    power_bits = power.view(np.int32)
+    for j in range(n):
         y = x[j] - shift
         clamped = y if y > LOWEST else LOWEST  # NaN is clamped too, and restored below
         clamped = clamped if clamped < HIGHEST else HIGHEST
         k = np.floor(clamped * LOG2E + HALF)
         r = (clamped - k * LN2_HI) - k * LN2_LO
-        e_r = (((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5) * (r * r) + r + ONE
+        e = (((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5) * (r * r) + r + ONE
         kappa = k + SPLIT if k < -SPLIT else (k - SPLIT if k >= SPLIT else k)
-        e_r = e_r * TWO_TO_MINUS_64 if k < -SPLIT else (e_r * TWO_TO_64 if k >= SPLIT else e_r)
-        out[j] = e_r if y == y else y
-        bits[j] = (np.int32(kappa) + BIAS) << MANTISSA_BITS
-    for j in range(x.size):
-        out[j] *= scale[j]
+        e = e * TWO_TO_MINUS_64 if k < -SPLIT else (e * TWO_TO_64 if k >= SPLIT else e)
+        e_r[j] = e if y == y else y
+        power_bits[j] = (np.int32(kappa) + BIAS) << MANTISSA_BITS
+    for j in range(n):
+        out[j] = e_r[j] * power[j]
