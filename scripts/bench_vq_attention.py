@@ -4,7 +4,8 @@ Per-token time of attention forward and forward+backward for T = 1k … 32k (B =
 L = S = 128, W = L, float32; the VQ timing includes nothing but the attention: codes are given), the
 speedup over the quadratic reference at 16k (measured up to ``--max-quadratic`` and extrapolated
 linearly in T per token beyond: its per-token cost is O(T)), and the per-token decoding time of the
-constant-state path at contexts 1k and 16k. Efficiency is stated against a 2048² sgemm measured first.
+constant-state path at contexts 1k and 16k. Efficiency is stated against a 2048² sgemm, measured before
+every length (the best of these is the peak: on a shared machine a single measurement can be low).
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_vq_attention.py
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import sys
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -37,6 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--implementation", choices=IMPLEMENTATIONS, default=DEFAULT_IMPLEMENTATION,
                    help="the Numba kernel or its NumPy reference")
     p.add_argument("--decode-contexts", type=int, nargs="+", default=[1024, 16384])
+    p.add_argument("--repeat", type=int, default=5, help="rounds per timing; the best one counts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="optional file for the table")
     return p.parse_args(argv)
@@ -57,13 +60,13 @@ def timings(attention, T, args, rng, **kw):
     q, k, v, codes, codebook, bias = problem(T, args, rng)
     grad = rng.standard_normal(v.shape, dtype=np.float32)
     forward = best_time(lambda: attention(q, k, v, codes, codebook, block=args.block, window_bias=bias, **kw),
-                        repeat=3, min_seconds=0.1)
+                        repeat=args.repeat, min_seconds=0.1)
     inputs = [Tensor(x, requires_grad=True) for x in (q, k, v)]
 
     def both():
         out = attention(*inputs, codes, codebook, block=args.block, window_bias=bias, **kw)
         out.backward(grad)
-    return forward, best_time(both, repeat=3, min_seconds=0.1)
+    return forward, best_time(both, repeat=args.repeat, min_seconds=0.1)
 
 
 def torch_timings(torch, T, args, rng):
@@ -101,35 +104,37 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     torch = optional_torch(1)
-    peak = sgemm_peak_gflops()
-    lines = [machine_summary(), f"sgemm 2048² peak, 1 thread: {peak:.1f} GFLOP/s",
+    vq_attention(*problem(256, args, rng)[:5], block=args.block, implementation=args.implementation)  # compile
+    peaks, measured, measured_quadratic, peer = [], {}, {}, {}
+    for T in args.lengths:
+        peaks.append(sgemm_peak_gflops())  # before every length: the best of them is the peak on a shared machine
+        measured[T] = timings(vq_attention, T, args, rng, implementation=args.implementation)
+        if T <= args.max_quadratic:
+            measured_quadratic[T] = timings(quadratic_vq_attention, T, args, rng)
+        if torch is not None and T <= args.max_torch:
+            peer[T] = [f"{1e6 * x / T:.1f}" for x in torch_timings(torch, T, args, rng)]
+        print(f"T={T}: VQ fwd+bwd {1e6 * measured[T][1] / T:.2f} µs per token", file=sys.stderr, flush=True)
+    peak = max(peaks)
+    lines = [machine_summary(), f"sgemm 2048² peak, 1 thread: {peak:.1f} GFLOP/s (best of {len(peaks)} measurements "
+             f"between the lengths; lowest {min(peaks):.1f})",
              f"B=1, D_k={args.d_k}, D_v={args.d_v}, L=W={args.block}, S={args.codebook_size}, float32; µs per token",
              "", "| T | VQ fwd | VQ fwd+bwd | VQ % peak (fwd+bwd) | quadratic fwd | quadratic fwd+bwd "
              "| torch SDPA fwd | torch SDPA fwd+bwd | quadratic / VQ (fwd+bwd) |", "|---" * 9 + "|"]
-    vq_attention(*problem(256, args, rng)[:5], block=args.block, implementation=args.implementation)  # compile
-    measured_quadratic = {}
-    per_token = {}
-    for T in args.lengths:
-        vq_f, vq_fb = timings(vq_attention, T, args, rng, implementation=args.implementation)
-        per_token[T] = vq_fb / T
+    for T, (vq_f, vq_fb) in measured.items():
         percent = 100 * 3 * vq_flops_per_token(args) / (vq_fb / T) / 1e9 / peak
-        if T <= args.max_quadratic:
-            measured_quadratic[T] = timings(quadratic_vq_attention, T, args, rng)
+        if T in measured_quadratic:
             quad = tuple(x / T for x in measured_quadratic[T])
             quad_text = [f"{1e6 * x:.1f}" for x in quad]
         else:
             longest = max(measured_quadratic)
             quad = tuple(x / longest * (T / longest) for x in measured_quadratic[longest])
             quad_text = [f"~{1e6 * x:.0f} (extrapolated)" for x in quad]
-        peer = ["–", "–"]
-        if torch is not None and T <= args.max_torch:
-            peer = [f"{1e6 * x / T:.1f}" for x in torch_timings(torch, T, args, rng)]
+        torch_text = peer.get(T, ["–", "–"])
         lines.append(f"| {T} | {1e6 * vq_f / T:.2f} | {1e6 * vq_fb / T:.2f} | {percent:.1f}% | {quad_text[0]} | "
-                     f"{quad_text[1]} | {peer[0]} | {peer[1]} | {quad[1] / (vq_fb / T):.1f}× |")
-        print(lines[-1], flush=True)
-    if min(args.lengths) <= 1024 <= max(args.lengths):
-        lines.append(f"\nVQ fwd+bwd per token, T={max(args.lengths)} / T={min(args.lengths)}: "
-                     f"{per_token[max(args.lengths)] / per_token[min(args.lengths)]:.2f}")
+                     f"{quad_text[1]} | {torch_text[0]} | {torch_text[1]} | {quad[1] / (vq_fb / T):.1f}× |")
+    shortest, longest = min(measured), max(measured)
+    lines.append(f"\nVQ fwd+bwd per token, T={longest} / T={shortest}: "
+                 f"{measured[longest][1] / longest / (measured[shortest][1] / shortest):.2f}")
     decode = {c: decode_time(c, args, rng) for c in args.decode_contexts}
     lines.append("decoding (VQDecoder.step, B=1), µs per token: " +
                  ", ".join(f"context {c}: {1e6 * t:.1f}" for c, t in decode.items()) +

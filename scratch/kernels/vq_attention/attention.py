@@ -25,7 +25,9 @@ DEFAULT_IMPLEMENTATION = NUMBA
 
 
 def _padded(x: np.ndarray, extra: int) -> np.ndarray:
-    """``x`` (B, T, ...) extended by ``extra`` zero rows along T."""
+    """``x`` (B, T, ...) extended by ``extra`` zero rows along T, C-contiguous (a copy only where needed)."""
+    if extra == 0:
+        return np.ascontiguousarray(x)
     width = [(0, 0)] * x.ndim
     width[1] = (0, extra)
     return np.ascontiguousarray(np.pad(x, width))
