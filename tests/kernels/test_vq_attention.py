@@ -139,6 +139,25 @@ def test_numba_equals_numpy_reference(rng, T, L):
         np.testing.assert_allclose(numba_value, numpy_value, rtol=0, atol=1e-12, err_msg=name)
 
 
+def test_numba_equals_numpy_reference_with_large_logits(rng):
+    """Logits spread over thousands, so that e^(s − m) overflows unless m is the true row maximum, over score
+    rows longer than the kernel's vector lanes (window rows of 21 … 40 slots, 18 cache slots)."""
+    q, k, v, codes, codebook, bias = problem(rng, B=2, T=100, S=18, W=5)
+    q, k, codebook = 40 * q, 40 * k, 40 * codebook
+    grad_out = rng.standard_normal(v.shape)
+    results = []
+    for implementation in ("numpy", "numba"):
+        inputs = [Tensor(x, requires_grad=True) for x in (q, k, v, *bias)]
+        out = vq_attention(*inputs[:3], codes, codebook, block=20, window_bias=tuple(inputs[3:]),
+                           implementation=implementation)
+        (out * grad_out).sum().backward()
+        results.append([out.data] + [x.grad for x in inputs])
+    assert np.ptp(q[0, :20] @ k[0, :20].T) > 2000
+    for name, numpy_value, numba_value in zip(("out", "q", "k", "v", "u", "w", "r"), *results):
+        assert np.all(np.isfinite(numba_value)), name
+        np.testing.assert_allclose(numba_value, numpy_value, rtol=1e-10, atol=1e-10, err_msg=name)
+
+
 def dense_blockwise_attention(q, k, v, codes, codebook, block, bias):
     """o_t = Σ_{j≤t} softmax_j(s(t, j)) v_j written densely from §1, with key j read as k̂_j when it lies in
     query t's block or the one before (j//L ≥ t//L − 1) and as the constant C[z_j] otherwise, so that its
