@@ -37,15 +37,16 @@ def cases(batch_size: int, rng: np.random.Generator, torch=None) -> list[Case]:
             _lm_step(rng, torch)]
 
 
-def time_case(case: Case, rounds: int = 3) -> tuple[float, float]:
-    """Best seconds per call of (scratch, torch) over ``rounds`` alternations of the two sides, so that a
-    change of load on a shared machine reaches both; torch's is NaN without a peer."""
-    ours, theirs = float("inf"), float("inf") if case.torch is not None else float("nan")
-    for _ in range(rounds):
-        ours = min(ours, best_time(case.scratch, repeat=3))
-        if case.torch is not None:
-            theirs = min(theirs, best_time(case.torch, repeat=3))
-    return ours, theirs
+def time_case(case: Case, rounds: int = 15, seconds: float = 0.05) -> tuple[float, float]:
+    """Best seconds per call of (scratch, torch) over ``rounds`` alternations of the two sides, each a batch
+    of calls lasting ≥ ``seconds``, so that a change of load on a shared machine reaches both sides
+    alike; torch's is NaN without a peer."""
+    sides = [case.scratch] + ([case.torch] if case.torch is not None else [])
+    best = [float("inf")] * len(sides)
+    for round_ in range(rounds):
+        for i, side in enumerate(sides):
+            best[i] = min(best[i], best_time(side, repeat=1, min_seconds=seconds, warmup=int(round_ == 0)))
+    return best[0], best[1] if len(best) > 1 else float("nan")
 
 
 def _small_ops(rng, torch) -> list[Case]:

@@ -302,3 +302,25 @@ def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
     x = scratch.tensor([[1.0, 5.0, 5.0], [5.0, 0.0, 2.0]], requires_grad=True)
     F.max_pool2d(x, 2, stride=1).sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 2, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)), (3, 2)], ids=str)
+def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window(rng, kernel_size, stride):
+    """Against a loop over windows (np.argmax: the first maximal entry, row-major), with many ties
+    (entries drawn from {0, 1, 2}) and with a NaN in one window, for disjoint, gapped and overlapping windows."""
+    x = rng.integers(0, 3, (2, 3, 9, 8)).astype(np.float64)
+    x[1, 2, 4, 4] = np.nan
+    (kh, kw), (sh, sw) = int_pair("k", kernel_size, 1), int_pair("s", stride, 1)
+    leaf = scratch.tensor(x, requires_grad=True)
+    y = F.max_pool2d(leaf, kernel_size, stride)
+    upstream = rng.standard_normal(y.shape)
+    y.backward(upstream)
+    expected_y, expected_dx = np.empty(y.shape), np.zeros(x.shape)
+    for n, c, p, q in np.ndindex(*y.shape):
+        window = x[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw]
+        expected_y[n, c, p, q] = window.max()
+        if not np.isnan(window).any():
+            i, j = np.unravel_index(np.argmax(window), window.shape)
+            expected_dx[n, c, sh * p + i, sw * q + j] += upstream[n, c, p, q]
+    np.testing.assert_array_equal(y.data, expected_y)
+    np.testing.assert_allclose(leaf.grad, expected_dx, rtol=1e-15, atol=0)

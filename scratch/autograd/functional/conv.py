@@ -29,8 +29,9 @@ IntPair = int | tuple[int, int]
 # Images go through the convolution in chunks whose im2col matrix has about this many bytes, so it
 # stays in cache between the copy that builds it and the GEMMs that read it. One matrix for a whole
 # batch (46 MB for B 128, 16 channels, 26×26) was ~1.5× slower: it misses the caches and, above the
-# allocator's mmap threshold, is mapped afresh (page faults) at every call.
-CHUNK_BYTES = 2 ** 21
+# allocator's mmap threshold, is mapped afresh (page faults) at every call. Half a MB (the matrix,
+# its GEMM results and the images in one core's L2) gave the conv-net step ~8% over 2 MB.
+CHUNK_BYTES = 2 ** 19
 
 
 def offset_slices(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int]) -> list[tuple]:
@@ -100,7 +101,7 @@ class Conv2d(Function):
     With W reshaped to rows (O, kh·kw·C) and X the im2col matrix of a chunk of images
     (``ImageColumns``), Y = W X (O, n·L) holds the outputs of the whole chunk in one GEMM.
     Backward, with G the output gradient in the same column layout (zero at the columns that are
-    not outputs): dW = Σ_chunks G Xᵀ, db = Σ_{n,p,q} g, and dX = Wᵀ G, which col2im adds back into
+    not outputs): dW = Σ_chunks G Xᵀ, db = Σ_chunks G 1, and dX = Wᵀ G, which col2im adds back into
     the offset windows of a zero x_pad, whose padding is then cropped. X is rebuilt in the backward
     (a cheap copy) rather than stored.
     """
@@ -114,9 +115,11 @@ class Conv2d(Function):
         y = np.empty((len(x), o) + columns.out_size, dtype=np.result_type(x, weight))
         for part in columns.chunks(len(x), x.itemsize):
             images = x_pad[part]
-            y[part] = columns.outputs(w_rows @ columns.im2col(images), len(images)).transpose(1, 0, 2, 3)
-        if bias is not None:
-            y += bias[:, None, None]
+            outputs = columns.outputs(w_rows @ columns.im2col(images), len(images)).transpose(1, 0, 2, 3)
+            if bias is None:
+                y[part] = outputs
+            else:  # the bias joins the copy out of the GEMM's layout: one pass over y, not two
+                np.add(outputs, bias[:, None, None], out=y[part])
         ctx.save_for_backward(x_pad, w_rows)
         ctx.columns, ctx.x_shape, ctx.padding = columns, x.shape, padding
         return y
@@ -128,24 +131,24 @@ class Conv2d(Function):
         columns = ctx.columns
         dx_pad = np.zeros(x_pad.shape, dtype=grad.dtype) if need_x else None
         dw_rows = np.zeros(w_rows.shape, dtype=grad.dtype) if need_w else None
-        if need_x or need_w:
-            for part in columns.chunks(len(x_pad), x_pad.itemsize):
-                g = grad[part]
-                g_cols = np.zeros((len(w_rows), len(g) * columns.length), dtype=grad.dtype)
-                columns.outputs(g_cols, len(g))[...] = g.transpose(1, 0, 2, 3)
-                if need_w:
-                    dw_rows += g_cols @ columns.im2col(x_pad[part]).T
-                if need_x:
-                    columns.col2im_add(w_rows.T @ g_cols, dx_pad[part])
-        dx = dw = db = None
+        db = np.zeros(len(w_rows), dtype=grad.dtype) if need_b else None
+        for part in columns.chunks(len(x_pad), x_pad.itemsize):
+            g = grad[part]
+            g_cols = np.zeros((len(w_rows), len(g) * columns.length), dtype=grad.dtype)
+            columns.outputs(g_cols, len(g))[...] = g.transpose(1, 0, 2, 3)
+            if need_b:  # from the chunk while it is in cache; the columns that are not outputs hold 0
+                db += g_cols.sum(axis=1)
+            if need_w:
+                dw_rows += g_cols @ columns.im2col(x_pad[part]).T
+            if need_x:
+                columns.col2im_add(w_rows.T @ g_cols, dx_pad[part])
+        dx = dw = None
         if need_x:
             (h, w), (ph, pw) = ctx.x_shape[2:], ctx.padding
             dx = dx_pad[:, :, ph:ph + h, pw:pw + w]
         if need_w:
             o, c, kh, kw = len(w_rows), x_pad.shape[1], *columns.kernel
             dw = np.ascontiguousarray(dw_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
-        if need_b:
-            db = grad.sum(axis=(0, 2, 3))
         return dx, dw, db
 
 
@@ -170,32 +173,46 @@ class AvgPool2d(Function):
 class MaxPool2d(Function):
     """y = max over the offsets of x[slice]; the gradient goes to the entry that attained it.
 
-    Backward walks the offsets in row-major order and hands each window's gradient to the first
-    offset whose entry equals the maximum, so at ties that first entry takes all of it (as in
-    PyTorch). Overlapping windows that share a maximum both add into it.
+    The forward takes the maximum over the kh window rows first (slices of whole image rows) and
+    then over the kw columns of that, kh + kw − 2 ``np.maximum`` calls in all. Backward walks the
+    offsets in row-major order and hands each window's gradient to the first offset whose entry
+    equals the maximum, so at ties that first entry takes all of it (as in PyTorch): ``left`` holds
+    the gradient not yet handed out, zeroed where a window has found its entry. Windows that do
+    not overlap (stride ≥ kernel) own their entries, so each offset's share is written into its
+    slice; overlapping windows that share a maximum both add into it.
     """
 
     @staticmethod
     def forward(ctx, x, kernel, stride):
+        (kh, kw), (sh, sw) = kernel, stride
         slices = offset_slices(x.shape[-2:], kernel, stride)
-        y = x[slices[0]].copy()
-        for window_offset in slices[1:]:
-            np.maximum(y, x[window_offset], out=y)
+        row_max = _maximum([x[..., slices[kw * i][-2], :] for i in range(kh)])
+        y = _maximum([row_max[..., slices[j][-1]] for j in range(kw)])
         ctx.save_for_backward(x, y)
-        ctx.slices = slices
+        ctx.slices, ctx.disjoint = slices, sh >= kh and sw >= kw
         return y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         dx = np.zeros(x.shape, dtype=grad.dtype)
-        unclaimed = np.ones(y.shape, dtype=bool)
+        left = grad.copy()
         for window_offset in ctx.slices:
             hit = x[window_offset] == y
-            hit &= unclaimed
-            unclaimed ^= hit
-            dx[window_offset] += hit * grad
+            if ctx.disjoint:
+                np.multiply(left, hit, out=dx[window_offset])
+            else:
+                dx[window_offset] += left * hit
+            left *= np.logical_not(hit, out=hit)
         return dx
+
+
+def _maximum(arrays: list[np.ndarray]) -> np.ndarray:
+    """The elementwise maximum of one or more arrays of one shape, as a new array."""
+    out = np.maximum(arrays[0], arrays[1]) if len(arrays) > 1 else arrays[0].copy()
+    for array in arrays[2:]:
+        np.maximum(out, array, out=out)
+    return out
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: IntPair = 0) -> Tensor:
