@@ -124,6 +124,22 @@ def test_gelu_float32_is_within_float32_rounding_of_the_exact_form():
     np.testing.assert_allclose(y.data[tail], exact[tail], rtol=2e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_over_several_blocks_of_a_strided_input(rng, dtype):
+    """Blocks of ELEMENTWISE_BLOCK elements, a partial last one, and an input that is a transposed view."""
+    x = rng.standard_normal((3, 7, 2 ** 14 + 5)).astype(dtype).transpose(2, 0, 1)
+    leaf = Tensor(x, requires_grad=True)
+    y = F.gelu(leaf)
+    upstream = rng.standard_normal(x.shape).astype(dtype)
+    y.backward(upstream)
+    x64 = x.astype(np.float64)
+    cdf = special.ndtr(x64)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(y.data, x64 * cdf, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(leaf.grad, upstream * (cdf + x64 * np.exp(-0.5 * x64 ** 2) / np.sqrt(2 * np.pi)),
+                               rtol=rtol, atol=rtol)
+
+
 def test_gelu_float32_propagates_non_finite_like_the_exact_form():
     x = np.array([np.nan, np.inf, -np.inf], np.float32)
     with np.errstate(invalid="ignore"):

@@ -29,13 +29,14 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, targets):
-        z = logits - logits.max(axis=-1, keepdims=True)
-        p = np.exp(z)
+        t = targets[..., None]
+        p = logits - logits.max(axis=-1, keepdims=True)  # z, turned into the probabilities in place
+        z_target = np.take_along_axis(p, t, axis=-1)
+        np.exp(p, out=p)
         total = p.sum(axis=-1, keepdims=True)
         p /= total
-        t = targets[..., None]
         ctx.save_for_backward(p, t)
-        return (np.log(total) - np.take_along_axis(z, t, axis=-1))[..., 0]
+        return (np.log(total) - z_target)[..., 0]
 
     @staticmethod
     def backward(ctx, grad):

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..broadcast import unbroadcast
 from ..function import Function
+from ..ops.linalg import matrix_rows
 from ..tensor import Tensor, as_tensor
 from ...validation import real
 
@@ -29,12 +29,16 @@ class Normalize(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, eps, center):
         xc = x - x.mean(axis=-1, keepdims=True) if center else x
-        r = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+        r = 1 / np.sqrt(_row_dot(xc, xc) / x.shape[-1] + eps)
         x_hat = xc * r
         ctx.save_for_backward(x_hat, r, weight)
         ctx.center = center
-        y = x_hat if weight is None else x_hat * weight
-        return y if bias is None else y + bias
+        if weight is None and bias is None:
+            return x_hat
+        y = x_hat * weight if weight is not None else x_hat + bias
+        if weight is not None and bias is not None:
+            y += bias
+        return y
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,15 +47,21 @@ class Normalize(Function):
         dx = dw = db = None
         if need_x:
             g_hat = grad if weight is None else grad * weight
-            dx = g_hat - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)
+            dx = x_hat * (_row_dot(g_hat, x_hat) / -x_hat.shape[-1])
+            dx += g_hat
             if ctx.center:
                 dx -= g_hat.mean(axis=-1, keepdims=True)
             dx *= r
         if need_w:
-            dw = unbroadcast(grad * x_hat, weight.shape)
+            dw = np.einsum("ni,ni->i", matrix_rows(grad), matrix_rows(x_hat))
         if need_b:
-            db = unbroadcast(grad, (grad.shape[-1],))
+            db = matrix_rows(grad).sum(axis=0)
         return dx, dw, db
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ_i a_i b_i over the last axis, kept as an axis of 1 (no (..., D) temporary)."""
+    return np.einsum("...i,...i->...", a, b)[..., None]
 
 
 def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:

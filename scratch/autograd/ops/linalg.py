@@ -30,7 +30,7 @@ class MatMul(Function):
                              "do not broadcast") from None
         ctx.save_for_backward(a, b)
         if a.ndim > 2 and b.ndim == 2:  # stacked rows times one matrix: one GEMM, not one per leading index
-            return (_rows(a) @ b).reshape(*a.shape[:-1], b.shape[-1])
+            return (matrix_rows(a) @ b).reshape(*a.shape[:-1], b.shape[-1])
         return a @ b
 
     @staticmethod
@@ -52,12 +52,13 @@ class MatMul(Function):
 def _stacked_rows_backward(ctx, grad, a, b):
     """z = a @ b for a (..., k), b (k, n) as rows A (m, k):  dA = G bᵀ,  db = Aᵀ G  (G the rows (m, n) of grad)."""
     da, db = ctx.needs_input_grad
-    g = _rows(grad)
+    g = matrix_rows(grad)
     ga = (g @ b.T).reshape(a.shape) if da else None
-    gb = _rows(a).T @ g if db else None
+    gb = matrix_rows(a).T @ g if db else None
     return ga, gb
 
 
-def _rows(x):
-    """x (..., k) as a matrix (m, k) of its rows (m = 0 allowed, k = 0 too)."""
+def matrix_rows(x: np.ndarray) -> np.ndarray:
+    """x (..., k) as the matrix (m, k) of its rows, m the product of the leading axes (m = 0 and k = 0
+    allowed); a view when x's layout permits, else a copy."""
     return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
