@@ -304,7 +304,8 @@ def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
     np.testing.assert_array_equal(x.grad, [[0, 2, 0], [0, 0, 0]])
 
 
-@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)), (3, 2)], ids=str)
+@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)),
+                                                 ((2, 3), (2, 1)), (3, 2)], ids=str)
 def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window(rng, kernel_size, stride):
     """Against a loop over windows (np.argmax: the first maximal entry, row-major), with many ties
     (entries drawn from {0, 1, 2}) and with a NaN in one window, for disjoint, gapped and overlapping windows."""
