@@ -163,3 +163,24 @@ def test_matmul_of_stacked_rows_equals_einsum(rng, a_shape, b_shape):
 def test_matmul_of_stacked_rows_gradcheck(leaves):
     a, b = leaves((2, 3, 4), (4, 5))
     assert gradcheck(lambda a, b: a @ b, [a, b])
+
+
+@pytest.mark.parametrize("position, log_n", [("rope", True), ("rope", False), ("nope", True), ("xpos", False)])
+def test_model_full_attention_through_the_fused_node_equals_the_window_kernel(rng, position, log_n):
+    """The Transformer's full-attention layers (no distance bias) take ``causal_attention``; the same
+    layer recomputed through the window kernel at w = T, with the trained log-n factor of N = 8."""
+    from scratch.models.transformer import TransformerConfig, TransformerLM
+    from scratch.models.transformer import positions as pos
+
+    config = TransformerConfig(dim=16, heads=2, layers=1, ffn_dim=8, train_len=8, position=position, log_n=log_n)
+    layer = TransformerLM(config, rng=rng, dtype=np.float64).blocks[0].attention
+    h = rng.standard_normal((2, 12, 16))
+    qkv = layer.qkv(h)
+    q, k, v = (F.split_heads(qkv[..., 16 * i:16 * (i + 1)], 2) for i in range(3))
+    if position != "nope":
+        q, k = pos.rope(q, np.arange(12)), pos.rope(k, np.arange(12))
+    if position == "xpos":
+        scales = pos.xpos_scales(12, 8)
+        q, k = q * scales, k / scales
+    expected = layer.out(F.merge_heads(window_attention(q, k, v, 12, log_n=8 if log_n else None)))
+    np.testing.assert_allclose(layer(Tensor(h)).data, expected.data, rtol=1e-12, atol=1e-13)
