@@ -5,8 +5,9 @@ dw, dr are accumulated per sample and summed at the end for the same reason. The
 the shared ``fold_into_cache``.
 
 Per block the work is a handful of matrix products written by ``gemm`` straight into buffers
-allocated once per sample (column blocks and transposed views, no copies, gradients added in place),
-and one pass per score row for everything elementwise:
+allocated once per sample (column blocks and transposed views, no copies, gradients added in place;
+the window's keys and values are read from the inputs, rows nL − L + lo … nL + L), and one pass per
+score row for everything elementwise:
 
 - scores: (q+u) K_winᵀ and (q+u) Cᵀ into the two column blocks of an (L, 2L+S) buffer, and the bias
   products P̃ = (q+w) r̃ᵀ with r̃_c = r_{W−c} (r reversed), so that the bias of row i is one contiguous
@@ -14,7 +15,7 @@ and one pass per score row for everything elementwise:
 - weights: per row, the maximum over the causal window slots [lo, L+i] and the cache, e^(s − m) on
   them (``exp_float32`` for float32, ``math.exp`` for float64), zeros on the slots after the query;
   lo = L for block 0 (there is no block −1), else 0;
-- forward: O = A_win V_win + A_cache μ, then each row divided by its normaliser;
+- forward: the weights divided by their row sum, lse = m + log(row sum), O = A_win V_win + A_cache μ;
 - backward: the weights again from the saved log-normaliser, dS = A ⊙ (dO [V_win; μ]ᵀ − rowsum(dO ⊙ O))
   in place, dP̃[i, c] = dS[i, L+i−W+c] read back along the same runs, and the products of §3.3.
 
