@@ -243,10 +243,10 @@ def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
             s = buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
-            gemm(q[bh, t0:t1], k[bh, lo:t1], s, transpose_b=True)
+            gemm(q[bh, t0:t1], k[bh, lo:t1].T, s, 0.0)
             _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse[bh], LSE_COMPUTE)
             if finite:
-                gemm(s, v[bh, lo:t1], o[bh, t0:t1])
+                gemm(s, v[bh, lo:t1], o[bh, t0:t1], 0.0)
             else:
                 o[bh, t0:t1] = _band_rows(s, v[bh, lo:t1], t0, lo, window)
     return o, lse
@@ -274,10 +274,10 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
             p = p_buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
-            gemm(q[bh, t0:t1], k[bh, lo:t1], p, transpose_b=True)
+            gemm(q[bh, t0:t1], k[bh, lo:t1].T, p, 0.0)
             _block_probabilities(p, t0, lo, window, row_scale, bias_reversed, lse[bh], LSE_REUSE)
             ds = ds_buffer[:(t1 - t0) * (t1 - lo)].reshape((t1 - t0, t1 - lo))
-            gemm(grad[bh, t0:t1], v[bh, lo:t1], ds, transpose_b=True)
+            gemm(grad[bh, t0:t1], v[bh, lo:t1].T, ds, 0.0)
             for i in range(ds.shape[0]):
                 t = t0 + i
                 first = max(t - window + 1, lo) - lo
@@ -293,9 +293,9 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
                     dbias_band[j] += d
                     ds_band[j] = d * ct
             if finite:  # dv += pᵀ dO, dq = ds k, dk += dsᵀ q, summed in place by BLAS
-                gemm(p, grad[bh, t0:t1], dv[bh, lo:t1], 1.0, 1.0, transpose_a=True)
-                gemm(ds, k[bh, lo:t1], dq[bh, t0:t1])
-                gemm(ds, q[bh, t0:t1], dk[bh, lo:t1], 1.0, 1.0, transpose_a=True)
+                gemm(p.T, grad[bh, t0:t1], dv[bh, lo:t1], 1.0)
+                gemm(ds, k[bh, lo:t1], dq[bh, t0:t1], 0.0)
+                gemm(ds.T, q[bh, t0:t1], dk[bh, lo:t1], 1.0)
             else:
                 dv[bh, lo:t1] += _band_columns(p, grad[bh, t0:t1], t0, lo, window)
                 dq[bh, t0:t1] = _band_rows(ds, k[bh, lo:t1], t0, lo, window)

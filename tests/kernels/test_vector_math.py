@@ -1,12 +1,11 @@
-"""The float32 helpers of the attention kernels (exp32, the ordered integer keys of the maximum) and the
-in-place BLAS product ``gemm``, each against NumPy computed independently."""
+"""The float32 helpers of the attention kernels (exp32, the ordered integer keys of the maximum), each
+against NumPy computed independently (``gemm`` is tested in test_vq_attention.py)."""
 import math
 
 import numpy as np
 import pytest
 from numba import njit
 
-from scratch.kernels.blas import gemm
 from scratch.kernels.vector_math import exp32, exp_like, from_order_key, lowest_order_key, order_key
 
 
@@ -96,40 +95,3 @@ def test_max_by_keys_equals_numpy_max(dtype):
 
 def test_max_by_keys_of_a_positive_nan_is_nan():
     assert np.isnan(_max_by_keys(np.array([1.0, np.nan, 5.0], np.float32)))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("transpose_a", [False, True])
-@pytest.mark.parametrize("transpose_b", [False, True])
-def test_gemm_into_a_slice_equals_numpy(dtype, transpose_a, transpose_b):
-    rng = np.random.default_rng(3)
-    big = rng.standard_normal((40, 50)).astype(dtype)
-    before = big.copy()
-    a = rng.standard_normal((37, 70)).astype(dtype)[3:10, 5:16]   # a slice: row stride 70 > width 11
-    a = a.T.copy() if transpose_a else a
-    b = rng.standard_normal((11, 13)).astype(dtype)
-    b = b.T.copy() if transpose_b else b
-    c = big[4:11, 20:33]
-    expected = 0.5 * ((a.T if transpose_a else a).astype(np.float64) @ (b.T if transpose_b else b)) + 2.0 * c
-    assert gemm(a, b, c, 0.5, 2.0, transpose_a, transpose_b) is not None
-    np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-5)
-    outside = np.ones(big.shape, bool)
-    outside[4:11, 20:33] = False
-    np.testing.assert_array_equal(big[outside], before[outside])
-
-
-def test_gemm_beta_zero_ignores_old_content_and_empty_inner_gives_zeros():
-    rng = np.random.default_rng(4)
-    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
-    c = np.full((3, 5), np.nan)
-    np.testing.assert_allclose(gemm(a, b, c), a @ b, rtol=1e-13)
-    c = np.full((3, 5), np.nan)
-    np.testing.assert_array_equal(gemm(np.zeros((3, 0)), np.zeros((0, 5)), c), 0.0)
-
-
-def test_gemm_refuses_mismatched_shapes_and_strided_rows():
-    a, b = np.ones((3, 4)), np.ones((4, 5))
-    with pytest.raises(ValueError, match="shapes"):
-        gemm(a, b, np.zeros((3, 4)))
-    with pytest.raises(ValueError, match="unit stride"):
-        gemm(np.ones((3, 8))[:, ::2], b, np.zeros((3, 5)))

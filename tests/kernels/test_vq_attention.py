@@ -15,7 +15,7 @@ from scratch.kernels.vq_attention import (
     vq_attention,
     windowed_bias_attention,
 )
-from scratch.kernels.vq_attention.blas import gemm
+from scratch.kernels.blas import gemm
 from scratch.kernels.vq_attention.fast_exp import exp_float32
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...autograd.functional import MASKED
-from .blas import gemm
+from ..blas import gemm
 from .cache import WindowBias, fold_into_cache
 from .fast_exp import exp_float32
 from .reference import ForwardTape
