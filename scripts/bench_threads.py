@@ -31,9 +31,11 @@ CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max")
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cases", nargs="*", default=list(CASES), choices=CASES)
+    p.add_argument("cases", nargs="*", choices=[*CASES, []], help="kernels to time (default: all)")
     p.add_argument("--repeat", type=int, default=3, help="timing rounds per thread count (best is kept)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.cases = args.cases or list(CASES)
+    return args
 
 
 def _word2vec():
