@@ -11,7 +11,7 @@ from scratch.training.lm import lm_loss
 torch = pytest.importorskip("torch")
 
 from scratch.bench.engine import LM_BATCH, cases  # noqa: E402 (the LM case imports the peer)
-from scratch.bench.torch_lm import TorchTransformerLM  # noqa: E402
+from scratch.crosscheck.torch_reference.lm import TorchTransformerLM  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -4,7 +4,7 @@ Each case runs the same computation with the same shapes (and, for the training 
 initial weights) in scratch and, when torch is given, in torch CPU eager. The Transformer LM step is
 one step of ``scratch.training.lm.train_lm`` (AdamW, clipping by global norm) on the model of the
 extrapolation experiment (``TransformerConfig()``, RoPE, full causal attention) at its batch 16 and
-length N = 64; the torch peer is ``scratch.bench.torch_lm``. ``time_case`` alternates the two sides.
+length N = 64; the torch peer is ``scratch.crosscheck.torch_reference.lm``. ``time_case`` alternates the two sides.
 """
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def _lm_step(rng, torch) -> Case:
     forward_flops = 2 * tokens * (config.layers * (4 * d * d + 2 * d * ffn + 2 * seq_len * d) + d * config.vocab_size)
     theirs = None
     if torch is not None:
-        from .torch_lm import TorchTransformerLM
+        from ..crosscheck.torch_reference.lm import TorchTransformerLM
 
         tm = TorchTransformerLM(config)
         tm.load_from(model)
