@@ -1,5 +1,5 @@
 """VQ attention (spec transformer_vq.md §3, §8): blockwise == quadratic, L-invariance, causality, gradients,
-Numba == NumPy reference, decoding == block-parallel forward, input checks; the kernel's float32 exp and gemm."""
+Numba == NumPy reference, decoding == block-parallel forward, input checks; gemm."""
 import numpy as np
 import pytest
 from numba import njit
@@ -16,7 +16,6 @@ from scratch.kernels.vq_attention import (
     windowed_bias_attention,
 )
 from scratch.kernels.blas import gemm
-from scratch.kernels.vq_attention.fast_exp import exp_float32
 
 
 def problem(rng, B=2, T=37, Dk=5, Dv=6, S=7, W=5, dtype=np.float64):
@@ -290,40 +289,6 @@ def test_fold_into_cache_keeps_counts_and_means_of_every_key_folded(rng):
         assert counts[s] == chosen.sum()
         np.testing.assert_allclose(means[s], values[chosen].mean(0) if chosen.any() else 0.0, rtol=1e-14, atol=0)
 
-
-
-def test_exp_float32_against_np_exp_over_the_float32_range():
-    """Every 997th float32 bit pattern (both signs, every exponent, subnormals, ±inf, NaNs) and a dense grid over
-    [−110, 95]: within one unit in the last place of e^x (float64 np.exp) where that is a normal float32, within one
-    subnormal step below; +inf from 88.7229 up, 0 from −103.98 down, NaN for NaN."""
-    patterns = np.arange(0, 2 ** 32, 997, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    x = np.concatenate([patterns, np.linspace(-110, 95, 100_001, dtype=np.float32)])
-    out = np.empty_like(x)
-    with np.errstate(over="ignore", invalid="ignore"):  # NaN patterns and overflow (warnings without Numba)
-        exp_float32(x, np.float32(0.0), out, np.empty((2, x.size), np.float32))
-        exact = np.exp(x.astype(np.float64))
-    assert out.dtype == np.float32
-    np.testing.assert_array_equal(np.isnan(out), np.isnan(x))
-    finite = exact <= np.finfo(np.float32).max
-    error = np.abs(out[finite] - exact[finite])
-    assert np.all(error <= np.maximum(2.0 ** -23 * exact[finite], 2.0 ** -149))
-    assert np.all(out[x >= np.float32(88.7229)] == np.inf)
-    assert np.all(out[x <= np.float32(-103.98)] == 0.0)
-
-
-def test_exp_float32_edge_cases_and_shift(rng):
-    """The masked logit −1e30 and −inf give exactly 0, +inf and 1e30 give +inf, NaN stays NaN, 0 gives 1; and
-    the shift is subtracted (in float32) before the exponential."""
-    x = np.array([-1e30, -np.inf, np.inf, 1e30, np.nan, 0.0, -0.0, 88.72, -103.97], np.float32)
-    out = np.empty_like(x)
-    with np.errstate(over="ignore", invalid="ignore"):
-        exp_float32(x, np.float32(0.0), out, np.empty((2, x.size), np.float32))
-    np.testing.assert_array_equal(out[:7], np.array([0.0, 0.0, np.inf, np.inf, np.nan, 1.0, 1.0], np.float32))
-    assert 0 < out[7] < np.inf and out[8] == np.float32(2.0 ** -149)
-    y = rng.uniform(-50, 50, 1000).astype(np.float32)
-    shifted = np.empty_like(y)
-    exp_float32(y, np.float32(12.5), shifted, np.empty((2, y.size), np.float32))
-    np.testing.assert_allclose(shifted, np.exp((y - np.float32(12.5)).astype(np.float64)), rtol=2.0 ** -23, atol=0)
 
 
 @njit

@@ -17,8 +17,9 @@ Read the modules in this order, simplest first:
 - ``decoder``: ``VQDecoder``, the L = 1 form: one token at a time with a constant-size state;
 - ``reference``: the blockwise form in NumPy, forward and backward (the definition of the kernel);
 - ``kernel``: its Numba twin (``prange`` over the batch, each sample independent, so deterministic), built on
-  ``blas.gemm`` (a BLAS matrix product into a given array, on column blocks and transposed views) and
-  ``fast_exp.exp_float32`` (a vectorized e^x for float32);
+  ``scratch.kernels.blas.gemm`` (a BLAS matrix product into a given array, on column blocks and
+  transposed views) and ``scratch.kernels.vector_math.exp32`` (a vectorized e^x for float32), both
+  shared with the window-attention kernel;
 - ``attention``: the autograd ``Function`` and the checked entry points ``vq_attention`` and
   ``quadratic_vq_attention``;
 - ``dense``: dense O(T²) attention with the window bias from engine ops (``windowed_bias_attention``),

@@ -13,7 +13,7 @@ score row for everything elementwise:
   products P̃ = (q+w) r̃ᵀ with r̃_c = r_{W−c} (r reversed), so that the bias of row i is one contiguous
   run: column L+i−W+c gets P̃[i, c]; then the cache columns get log N;
 - weights: per row, the maximum over the causal window slots [lo, L+i] and the cache, e^(s − m) on
-  them (``exp_float32`` for float32, ``math.exp`` for float64), zeros on the slots after the query;
+  them (``vector_math.exp32`` for float32, ``math.exp`` for float64), zeros on the slots after the query;
   lo = L for block 0 (there is no block −1), else 0;
 - forward: the weights divided by their row sum, lse = m + log(row sum), O = A_win V_win + A_cache μ;
 - backward: the weights again from the saved log-normaliser, dS = A ⊙ (dO [V_win; μ]ᵀ − rowsum(dO ⊙ O))
@@ -32,8 +32,8 @@ from numba import njit, prange
 
 from ...autograd.functional import MASKED
 from ..blas import gemm
+from ..vector_math import exp_like
 from .cache import WindowBias, fold_into_cache
-from .fast_exp import exp_float32
 from .reference import ForwardTape
 
 LANES = 16
@@ -74,13 +74,11 @@ def _row_dot(x, y):
 
 
 @njit(cache=True)
-def _exp_shifted(x, shift, exp_scratch):
-    """x ← e^(x − shift) in place: the vectorized ``exp_float32`` for float32, ``math.exp`` for float64."""
-    if x.itemsize == 4:
-        exp_float32(x, shift, x, exp_scratch)
-    else:
-        for j in range(x.size):
-            x[j] = math.exp(x[j] - shift)
+def _exp_shifted(x, shift):
+    """x ← e^(x − shift) in place: ``vector_math.exp_like`` (the vectorized ``exp32`` for float32,
+    ``math.exp`` for float64)."""
+    for j in range(x.size):
+        x[j] = exp_like(x[j] - shift)
 
 
 @njit(cache=True)
@@ -102,7 +100,7 @@ def _block_scores(q_block, k_window, codebook, bias, r_reversed, counts, lo, qu,
 
 
 @njit(cache=True)
-def _block_weights(scores, lo, lse, forward, exp_scratch, lanes):
+def _block_weights(scores, lo, lse, forward, lanes):
     """Scores → weights in place, row by row: e^(s − m) on the causal window slots [lo, L+i] and the cache,
     zero on the slots after the query. ``forward``: m is the row maximum, the weights are normalised and
     lse = m + log Σ_j e^(s_j − m) is written; otherwise m = lse (the backward's recomputation)."""
@@ -110,8 +108,8 @@ def _block_weights(scores, lo, lse, forward, exp_scratch, lanes):
     for i in range(L):
         window, cache = scores[i, lo:L + i + 1], scores[i, 2 * L:]
         m = max(_row_max(window, lanes), _row_max(cache, lanes)) if forward else lse[i]
-        _exp_shifted(window, m, exp_scratch)
-        _exp_shifted(cache, m, exp_scratch)
+        _exp_shifted(window, m)
+        _exp_shifted(cache, m)
         scores[i, L + i + 1:2 * L] = 0.0
         if forward:
             den = _row_sum(window) + _row_sum(cache)
@@ -132,7 +130,7 @@ def _forward_blocks(q, k, v, codes, codebook, bias, block, out, lse, saved_count
         qu, qw = np.empty((L, Dk), q.dtype), np.empty((L, Dk), q.dtype)
         position = np.empty((L, W + 1), q.dtype)
         log_counts, scores = np.empty(S, q.dtype), np.empty((L, 2 * L + S), q.dtype)
-        exp_scratch, lanes = np.empty((2, 2 * L + S), np.float32), np.empty(LANES, q.dtype)
+        lanes = np.empty(LANES, q.dtype)
         for n in range(T // L):
             saved_counts[b, n] = counts
             saved_means[b, n] = means
@@ -140,7 +138,7 @@ def _forward_blocks(q, k, v, codes, codebook, bias, block, out, lse, saved_count
             now, first = n * L, n * L - L + lo
             _block_scores(q[b, now:now + L], k[b, first:now + L], codebook, bias, r_reversed, counts, lo, qu, qw,
                           position, log_counts, scores)
-            _block_weights(scores, lo, lse[b, now:now + L], True, exp_scratch, lanes)
+            _block_weights(scores, lo, lse[b, now:now + L], True, lanes)
             gemm(scores[:, lo:2 * L], v[b, first:now + L], out[b, now:now + L], 0.0)
             gemm(scores[:, 2 * L:], means, out[b, now:now + L], 1.0)
             if n >= 1:
@@ -174,7 +172,7 @@ def _backward_blocks(grad, q, k, v, codes, codebook, bias, block, tape, dq, dk, 
         position, d_position = np.empty((L, W + 1), q.dtype), np.empty((L, W + 1), q.dtype)
         log_counts, weights = np.empty(S, q.dtype), np.empty((L, 2 * L + S), q.dtype)
         d_scores = np.empty((L, 2 * L + S), q.dtype)
-        exp_scratch, lanes = np.empty((2, 2 * L + S), np.float32), np.empty(LANES, q.dtype)
+        lanes = np.empty(LANES, q.dtype)
         for n in range(T // L - 1, -1, -1):
             counts, means = tape.counts[b, n], tape.means[b, n]
             lo = L if n == 0 else 0
@@ -182,7 +180,7 @@ def _backward_blocks(grad, q, k, v, codes, codebook, bias, block, tape, dq, dk, 
             g = grad[b, now:now + L]
             _block_scores(q[b, now:now + L], k[b, first:now + L], codebook, bias, r_reversed, counts, lo, qu, qw,
                           position, log_counts, weights)
-            _block_weights(weights, lo, tape.lse[b, now:now + L], False, exp_scratch, lanes)
+            _block_weights(weights, lo, tape.lse[b, now:now + L], False, lanes)
             gemm(g, v[b, first:now + L].T, d_scores[:, lo:2 * L], 0.0)
             gemm(g, means.T, d_scores[:, 2 * L:], 0.0)
             for i in range(L):
