@@ -216,6 +216,17 @@ def test_sentence_classification_separates_planted_classes_and_not_random_labels
     assert evaluate.sentence_classification(vectors, words, sentences, shuffled, folds=5)["accuracy"] < 0.7
 
 
+def test_sentence_classification_scores_held_out_folds_only():
+    """Random labels on as many independent features as sentences: a model that saw its test rows would
+    fit them (accuracy near 1); held out, the accuracy stays near chance."""
+    rng = np.random.default_rng(5)
+    words = ["<pad>"] + [f"w{i}" for i in range(40)]
+    vectors = rng.standard_normal((41, 40))
+    sentences, labels = [[f"w{i}"] for i in range(40)], rng.integers(0, 2, 40)
+    result = evaluate.sentence_classification(vectors, words, sentences, labels, folds=5, l2=1e-3)
+    assert result["accuracy"] < 0.75
+
+
 def test_softmax_regression_gradient_and_optimum():
     """The fitted parameters zero the gradient of loss + penalty written out here, independently."""
     from scipy.special import log_softmax

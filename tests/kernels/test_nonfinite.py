@@ -57,7 +57,8 @@ def _window_problem(rng, dtype=np.float64, T=2 * QUERY_BLOCK + 11, window=20):
     return [q, k, v, rng.standard_normal((2, window)).astype(dtype)], window
 
 
-@pytest.mark.parametrize("position", [(1, 0, QUERY_BLOCK + 3, 1), (0, 1, 0, 2), (0, 0, QUERY_BLOCK - 1, 0)])
+@pytest.mark.parametrize("position", [(1, 0, QUERY_BLOCK + 3, 1), (0, 1, 0, 2), (0, 0, QUERY_BLOCK - 1, 0),
+                                      (1, 1, 2 * QUERY_BLOCK + 10, 2)])  # the last position of the last head
 @pytest.mark.parametrize("bad", BAD)
 @pytest.mark.parametrize("which", [0, 1, 2])
 def test_window_attention_propagates_like_the_reference(rng, which, bad, position):
