@@ -21,7 +21,8 @@ key(b) = b ^ ((b >> 31) & 0x7fffffff) is increasing in the float value from −�
 NaN with the sign bit clear sorts above +∞, so a row with one gets a NaN maximum. ``order_key`` maps a
 float32 to its key and a float64 to itself, ``from_order_key`` maps back, ``lowest_order_key`` starts
 the maximum: a row's maximum is ``from_order_key(max(order_key(x)))``, and that loop vectorizes in
-float32.
+float32. ``row_max`` is that loop; ``row_sum`` and ``row_dot`` sum in any order (``reassoc``, which
+keeps NaN and ∞ propagating), so they vectorize too.
 """
 from __future__ import annotations
 
@@ -150,3 +151,32 @@ def _lowest_order_key_numba(like):
     if like == types.float32:
         return lambda like: np.int32(-2147483648)
     return lambda like: -np.inf
+
+
+@njit(cache=True)
+def row_max(x):
+    """max of a 1-D float array (−∞ when empty), through ``order_key``. A NaN with the sign bit set is
+    passed over; the softmax of such a row turns NaN all the same, through e^(NaN − max)."""
+    best = lowest_order_key(x.dtype.type(0.0))
+    for j in range(x.size):
+        key = order_key(x[j])
+        best = key if key > best else best
+    return from_order_key(best, x.dtype.type(0.0))
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def row_sum(x):
+    """Σ_j x_j of a 1-D array, in its dtype, in any order."""
+    total = x.dtype.type(0.0)
+    for j in range(x.size):
+        total += x[j]
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def row_dot(x, y):
+    """Σ_j x_j y_j of two 1-D arrays, in their dtype, in any order."""
+    total = x.dtype.type(0.0)
+    for j in range(x.size):
+        total += x[j] * y[j]
+    return total

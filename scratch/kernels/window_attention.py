@@ -29,8 +29,8 @@ Both the forward and the backward turn a block's logits into probabilities with 
 Where the time goes (T = 16k, w = 256, D = 64, float32, one thread): the seven products of a block —
 two forward, five backward, of 64 × (64 + w − 1) × 64 each — are most of it, and BLAS writes each
 straight into its place (``gemm``: dk and dv accumulate with β = 1, no temporary). The softmax of a
-row is three loops that vectorize: logits and their maximum (compared as integer keys,
-``vector_math.order_key``), exponentials (``exp32``, no libm call), and the normalisation; the
+row is loops that vectorize: logits, their maximum (compared as integer keys, ``vector_math.row_max``),
+exponentials (``exp32``, no libm call), the sum and the normalisation; the
 backward recomputes the probabilities in one loop from the stored ℓ_t. ``docs/transformer.md`` gives
 the measured split.
 
@@ -53,7 +53,7 @@ from .. import validation
 from ..autograd import Function, Tensor, as_tensor
 from . import IMPLEMENTATIONS, NUMBA, NUMPY
 from .blas import gemm
-from .vector_math import exp_like, from_order_key, lowest_order_key, order_key
+from .vector_math import exp_like, row_dot, row_max, row_sum
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 QUERY_BLOCK = 64
@@ -126,15 +126,6 @@ def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o
 # --- the Numba kernel -----------------------------------------------------------------------------
 
 @njit(cache=True, fastmath={"reassoc"})
-def _band_sum(band):
-    """Σ band in any order (``reassoc`` lets the loop vectorize; NaN and ∞ still propagate)."""
-    total = 0.0
-    for j in range(band.shape[0]):
-        total += band[j]
-    return total
-
-
-@njit(cache=True, fastmath={"reassoc"})
 def _all_finite(x):
     """Whether a 2-D array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN otherwise."""
     total = 0.0
@@ -142,18 +133,6 @@ def _all_finite(x):
         for value in row:
             total += 0.0 * value
     return total == 0.0
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def _row_dots(a, b):
-    """Δ_t = a_t · b_t for the rows of two (T, D) arrays, in float64."""
-    out = np.empty(a.shape[0])
-    for t in range(a.shape[0]):
-        total = 0.0
-        for d in range(a.shape[1]):
-            total += a[t, d] * b[t, d]
-        out[t] = total
-    return out
 
 
 @njit(cache=True)
@@ -166,9 +145,7 @@ def _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse, lse_m
     NaN and ±inf logits (non-finite inputs, an overflowing q·k, a −inf bias) go through IEEE arithmetic
     as in the reference, which is why no value-changing ``fastmath`` flag is set here. Every loop over a
     band vectorizes: the loops run from 0 over slices, the exponential is ``exp_like`` (``exp32`` in
-    float32), the maximum compares integer keys (``order_key``) and the sum runs in any order (``_band_sum``).
-    A NaN logit with its sign bit set is not the maximum; its row turns NaN all the same, through
-    exp(NaN − max)."""
+    float32), and the maximum and the sum are ``vector_math.row_max`` and ``row_sum``."""
     for i in range(s.shape[0]):
         t = t0 + i
         first = max(t - window + 1, lo) - lo
@@ -183,15 +160,12 @@ def _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse, lse_m
             for j in range(band.shape[0]):
                 band[j] = exp_like(band[j] * ct + bias[j] - shift)
         else:
-            best = lowest_order_key(ct)
             for j in range(band.shape[0]):
                 band[j] = band[j] * ct + bias[j]
-                key = order_key(band[j])
-                best = key if key > best else best
-            shift = from_order_key(best, ct)
+            shift = row_max(band)
             for j in range(band.shape[0]):
                 band[j] = exp_like(band[j] - shift)
-            total = _band_sum(band)
+            total = row_sum(band)
             inverse = band.dtype.type(1.0 / total)
             for j in range(band.shape[0]):
                 band[j] *= inverse
@@ -269,7 +243,9 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
         p_buffer = np.empty(block * (block + window - 1), q.dtype)
         ds_buffer = np.empty_like(p_buffer)
         finite = _all_finite(grad[bh]) and _all_finite(q[bh]) and _all_finite(k[bh])
-        delta = _row_dots(grad[bh], o[bh])
+        delta = np.empty(seq_len)
+        for t in range(seq_len):
+            delta[t] = row_dot(grad[bh, t], o[bh, t])
         for t0 in range(0, seq_len, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from scratch.kernels.vector_math import exp_like, from_order_key, lowest_order_key, order_key
+from scratch.kernels.vector_math import exp_like, order_key, row_dot, row_max, row_sum
 
 
 @njit(cache=True)
@@ -24,15 +24,6 @@ def _keys(x):
     for i in range(x.shape[0]):
         out[i] = order_key(x[i])
     return out
-
-
-@njit(cache=True)
-def _max_by_keys(x):
-    best = lowest_order_key(x[0])
-    for i in range(x.shape[0]):
-        key = order_key(x[i])
-        best = key if key > best else best
-    return from_order_key(best, x[0])
 
 
 def _ulps(ours, x):
@@ -74,17 +65,28 @@ def test_order_keys_sort_like_the_floats():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_by_keys_equals_numpy_max(dtype):
+def test_row_max_equals_numpy_max(dtype):
     rng = np.random.default_rng(2)
     for size in (1, 2, 15, 16, 17, 255, 256, 319):
         x = (rng.standard_normal(size) * 50).astype(dtype)
-        assert _max_by_keys(x) == x.max()
+        assert row_max(x) == x.max()
         x[rng.integers(size)] = -np.inf
-        assert _max_by_keys(x) == x.max()
-    assert _max_by_keys(np.array([-np.inf] * 3, dtype)) == -np.inf
-    assert _max_by_keys(np.array([1.0, np.inf, 2.0], dtype)) == np.inf
-    assert _max_by_keys(np.array([-3.0, -1.0, -2.0], dtype)) == -1.0
+        assert row_max(x) == x.max()
+    assert row_max(np.array([-np.inf] * 3, dtype)) == -np.inf
+    assert row_max(np.array([1.0, np.inf, 2.0], dtype)) == np.inf
+    assert row_max(np.array([-3.0, -1.0, -2.0], dtype)) == -1.0
 
 
-def test_max_by_keys_of_a_positive_nan_is_nan():
-    assert np.isnan(_max_by_keys(np.array([1.0, np.nan, 5.0], np.float32)))
+def test_row_max_of_a_positive_nan_is_nan():
+    assert np.isnan(row_max(np.array([1.0, np.nan, 5.0], np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sum_and_row_dot_equal_numpy(dtype):
+    rng = np.random.default_rng(6)
+    for size in (0, 1, 15, 16, 17, 319):
+        x, y = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        assert row_sum(x) == pytest.approx(float(x.astype(np.float64).sum()), rel=tol, abs=tol)
+        assert row_dot(x, y) == pytest.approx(float(x.astype(np.float64) @ y), rel=tol, abs=tol)
+    assert np.isnan(row_sum(np.array([1.0, np.nan, 2.0], dtype)))

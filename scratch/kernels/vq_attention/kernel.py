@@ -19,59 +19,19 @@ score row for everything elementwise:
 - backward: the weights again from the saved log-normaliser, dS = A ⊙ (dO [V_win; μ]ᵀ − rowsum(dO ⊙ O))
   in place, dP̃[i, c] = dS[i, L+i−W+c] read back along the same runs, and the products of §3.3.
 
-Running maxima (``_row_max``) and sums (``_row_sum``) are written so that they vectorize: a maximum
-kept in ``LANES`` lanes, sums with reassociation allowed (every summand is finite: the entry points
-refuse non-finite arrays).
+Row maxima, sums and dot products are ``vector_math.row_max``, ``row_sum`` and ``row_dot``, written so
+that they vectorize (shared with the window-attention kernel).
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit, prange
 
 from ...autograd.functional import MASKED
 from ..blas import gemm
-from ..vector_math import exp_like
+from ..vector_math import exp_like, row_dot, row_max, row_sum
 from .cache import WindowBias, fold_into_cache
 from .reference import ForwardTape
-
-LANES = 16
-
-
-@njit(cache=True)
-def _row_max(x, lanes):
-    """max of x (n ≥ 1,), kept in ``LANES`` running maxima (``lanes`` a scratch array) so that it vectorizes."""
-    full = x.size - x.size % LANES
-    lanes[:] = x[0]
-    for j in range(0, full, LANES):
-        for lane in range(LANES):
-            lanes[lane] = x[j + lane] if x[j + lane] > lanes[lane] else lanes[lane]
-    best = x[0]
-    for lane in range(LANES):
-        best = lanes[lane] if lanes[lane] > best else best
-    for j in range(full, x.size):
-        best = x[j] if x[j] > best else best
-    return best
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def _row_sum(x):
-    """Σ_j x_j over finite x (n,), in any order."""
-    total = x.dtype.type(0.0)
-    for j in range(x.size):
-        total += x[j]
-    return total
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def _row_dot(x, y):
-    """Σ_j x_j y_j over finite x, y (n,), in any order."""
-    total = x.dtype.type(0.0)
-    for j in range(x.size):
-        total += x[j] * y[j]
-    return total
-
 
 @njit(cache=True)
 def _exp_shifted(x, shift):
@@ -100,19 +60,19 @@ def _block_scores(q_block, k_window, codebook, bias, r_reversed, counts, lo, qu,
 
 
 @njit(cache=True)
-def _block_weights(scores, lo, lse, forward, lanes):
+def _block_weights(scores, lo, lse, forward):
     """Scores → weights in place, row by row: e^(s − m) on the causal window slots [lo, L+i] and the cache,
     zero on the slots after the query. ``forward``: m is the row maximum, the weights are normalised and
     lse = m + log Σ_j e^(s_j − m) is written; otherwise m = lse (the backward's recomputation)."""
     L = scores.shape[0]
     for i in range(L):
         window, cache = scores[i, lo:L + i + 1], scores[i, 2 * L:]
-        m = max(_row_max(window, lanes), _row_max(cache, lanes)) if forward else lse[i]
+        m = max(row_max(window), row_max(cache)) if forward else lse[i]
         _exp_shifted(window, m)
         _exp_shifted(cache, m)
         scores[i, L + i + 1:2 * L] = 0.0
         if forward:
-            den = _row_sum(window) + _row_sum(cache)
+            den = row_sum(window) + row_sum(cache)
             lse[i] = m + np.log(den)
             window /= den
             cache /= den
@@ -130,7 +90,6 @@ def _forward_blocks(q, k, v, codes, codebook, bias, block, out, lse, saved_count
         qu, qw = np.empty((L, Dk), q.dtype), np.empty((L, Dk), q.dtype)
         position = np.empty((L, W + 1), q.dtype)
         log_counts, scores = np.empty(S, q.dtype), np.empty((L, 2 * L + S), q.dtype)
-        lanes = np.empty(LANES, q.dtype)
         for n in range(T // L):
             saved_counts[b, n] = counts
             saved_means[b, n] = means
@@ -138,7 +97,7 @@ def _forward_blocks(q, k, v, codes, codebook, bias, block, out, lse, saved_count
             now, first = n * L, n * L - L + lo
             _block_scores(q[b, now:now + L], k[b, first:now + L], codebook, bias, r_reversed, counts, lo, qu, qw,
                           position, log_counts, scores)
-            _block_weights(scores, lo, lse[b, now:now + L], True, lanes)
+            _block_weights(scores, lo, lse[b, now:now + L], True)
             gemm(scores[:, lo:2 * L], v[b, first:now + L], out[b, now:now + L], 0.0)
             gemm(scores[:, 2 * L:], means, out[b, now:now + L], 1.0)
             if n >= 1:
@@ -172,7 +131,6 @@ def _backward_blocks(grad, q, k, v, codes, codebook, bias, block, tape, dq, dk, 
         position, d_position = np.empty((L, W + 1), q.dtype), np.empty((L, W + 1), q.dtype)
         log_counts, weights = np.empty(S, q.dtype), np.empty((L, 2 * L + S), q.dtype)
         d_scores = np.empty((L, 2 * L + S), q.dtype)
-        lanes = np.empty(LANES, q.dtype)
         for n in range(T // L - 1, -1, -1):
             counts, means = tape.counts[b, n], tape.means[b, n]
             lo = L if n == 0 else 0
@@ -180,11 +138,11 @@ def _backward_blocks(grad, q, k, v, codes, codebook, bias, block, tape, dq, dk, 
             g = grad[b, now:now + L]
             _block_scores(q[b, now:now + L], k[b, first:now + L], codebook, bias, r_reversed, counts, lo, qu, qw,
                           position, log_counts, weights)
-            _block_weights(weights, lo, tape.lse[b, now:now + L], False, lanes)
+            _block_weights(weights, lo, tape.lse[b, now:now + L], False)
             gemm(g, v[b, first:now + L].T, d_scores[:, lo:2 * L], 0.0)
             gemm(g, means.T, d_scores[:, 2 * L:], 0.0)
             for i in range(L):
-                rowdot = _row_dot(g[i], tape.out[b, now + i])
+                rowdot = row_dot(g[i], tape.out[b, now + i])
                 for j in range(lo, 2 * L + S):
                     d_scores[i, j] = weights[i, j] * (d_scores[i, j] - rowdot)
             gemm(weights[:, lo:2 * L].T, g, dv[b, first:now + L], 1.0)
