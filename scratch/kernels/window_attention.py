@@ -127,12 +127,14 @@ def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o
 
 @njit(cache=True, fastmath={"reassoc"})
 def _all_finite(x):
-    """Whether a 2-D array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN otherwise."""
-    total = 0.0
-    for row in x:
-        for value in row:
-            total += 0.0 * value
-    return total == 0.0
+    """Whether a C-contiguous 2-D array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN
+    otherwise. One flat loop in the array's own dtype, so it vectorizes at memory speed."""
+    flat = x.reshape(-1)
+    zero = flat.dtype.type(0.0)
+    total = zero
+    for value in flat:
+        total += zero * value
+    return total == zero
 
 
 @njit(cache=True)
@@ -200,15 +202,14 @@ def _band_columns(s, y_block, t0, lo, window):
 
 
 @njit(cache=True, parallel=True)
-def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
-    """q, k, v (BH, T, D) C-contiguous, bias (H, w), row_scale c_t σ (T,) → o (BH, T, D), ℓ (BH, T).
+def window_attention_forward_numba(q, k, v, bias, window, row_scale, block, o, lse):
+    """q, k, v (BH, T, D) C-contiguous, bias (H, w), row_scale c_t σ (T,) → o (BH, T, D), ℓ (BH, T), written
+    into the arrays given (allocated by NumPy: see ``WindowAttention``) and returned.
 
     A head whose v holds a NaN or an infinity takes ``_band_rows`` instead of the BLAS product, so
     non-finite values reach exactly the rows the reference gives them to."""
     heads_total, seq_len, _ = q.shape
     heads = bias.shape[0]
-    o = np.empty_like(q)
-    lse = np.empty((heads_total, seq_len))
     for bh in prange(heads_total):
         bias_reversed = bias[bh % heads, ::-1].copy()
         buffer = np.empty(block * (block + window - 1), q.dtype)
@@ -227,16 +228,13 @@ def window_attention_forward_numba(q, k, v, bias, window, row_scale, block):
 
 
 @njit(cache=True, parallel=True)
-def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, block, o, lse):
-    """Gradients dq, dk, dv (BH, T, D) and dβ per head slice (BH, w); see the module docstring.
+def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, block, o, lse, dq, dk, dv, dbias):
+    """Gradients dq, dk, dv (BH, T, D) and dβ per head slice (BH, w), see the module docstring, written into
+    the arrays given and returned: dq and dβ are overwritten, dk and dv must come in as zeros.
 
     As in the forward, a head with a non-finite value in grad, q or k takes the band-only products."""
     heads_total, seq_len, _ = q.shape
     heads = bias.shape[0]
-    dq = np.empty_like(q)
-    dk = np.zeros_like(k)
-    dv = np.zeros_like(v)
-    dbias = np.zeros((heads_total, window))
     for bh in prange(heads_total):
         bias_reversed = bias[bh % heads, ::-1].copy()
         dbias_reversed = np.zeros(window)
@@ -301,10 +299,12 @@ class WindowAttention(Function):
         if implementation == NUMPY:
             o, lse = window_attention_forward_reference(q, k, v, bias, window, scale, c)
         else:
-            o, lse = window_attention_forward_numba(_flat_heads(q), _flat_heads(k), _flat_heads(v),
-                                                    np.ascontiguousarray(bias), window,
-                                                    (scale * c).astype(q.dtype), QUERY_BLOCK)
-            o, lse = o.reshape(q.shape), lse.reshape(q.shape[:3])
+            # the outputs come from NumPy, which asks the operating system for huge pages on large arrays;
+            # an array allocated in jitted code is faulted in 4 KB pages, ~15 ms per 32 MB here on every call
+            o, lse = np.empty(q.shape, q.dtype), np.empty(q.shape[:3])
+            window_attention_forward_numba(_flat_heads(q), _flat_heads(k), _flat_heads(v), np.ascontiguousarray(bias),
+                                           window, (scale * c).astype(q.dtype), QUERY_BLOCK,
+                                           _flat_heads(o), lse.reshape(q.shape[0] * q.shape[1], q.shape[2]))
         ctx.save_for_backward(q, k, v, bias, o, lse)
         return o
 
@@ -314,12 +314,14 @@ class WindowAttention(Function):
         if ctx.implementation == NUMPY:
             return window_attention_backward_reference(grad, q, k, v, bias, ctx.window, ctx.scale, ctx.c, o, lse)
         batch, heads = q.shape[:2]
-        dq, dk, dv, dbias = window_attention_backward_numba(
+        dq, dk, dv = np.empty(q.shape, q.dtype), np.zeros(q.shape, q.dtype), np.zeros(q.shape, q.dtype)
+        dbias = np.empty((batch * heads, ctx.window))
+        window_attention_backward_numba(
             _flat_heads(grad), _flat_heads(q), _flat_heads(k), _flat_heads(v), np.ascontiguousarray(bias),
             ctx.window, (ctx.scale * ctx.c).astype(q.dtype), QUERY_BLOCK, _flat_heads(o),
-            lse.reshape(batch * heads, -1))
+            lse.reshape(batch * heads, -1), _flat_heads(dq), _flat_heads(dk), _flat_heads(dv), dbias)
         dbias = dbias.reshape(batch, heads, ctx.window).sum(axis=0).astype(q.dtype)
-        return dq.reshape(q.shape), dk.reshape(q.shape), dv.reshape(q.shape), dbias
+        return dq, dk, dv, dbias
 
 
 def window_attention(q: Any, k: Any, v: Any, window: int, *, bias: Any = None, scale: float | None = None,
