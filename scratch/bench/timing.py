@@ -46,8 +46,27 @@ def sgemm_peak_gflops(n: int = 2048) -> float:
     return 2 * n**3 / best_time(lambda: a @ b, repeat=3, min_seconds=0.5) / 1e9
 
 
+def blas_kernel() -> str:
+    """The OpenBLAS core type NumPy's matrix products run ("Haswell", "SkylakeX", …).
+
+    OpenBLAS picks it from the CPU unless ``OPENBLAS_CORETYPE`` names one; on an AVX-512 machine the AVX2
+    "Haswell" kernel reaches about half the sgemm rate of "SkylakeX", so every "% of peak" and every ratio
+    to a peer with its own BLAS (torch) depends on it. Read through threadpoolctl when it is installed,
+    else the variable, else "not known".
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.environ.get("OPENBLAS_CORETYPE", "not known") + " (OPENBLAS_CORETYPE)"
+    import numpy  # noqa: F401  (loads NumPy's OpenBLAS, so threadpoolctl sees it)
+
+    cores = [pool.get("architecture") or "?" for pool in threadpool_info()
+             if pool.get("internal_api") == "openblas" and "numpy" in pool.get("filepath", "")]
+    return cores[0] if cores else "not known"
+
+
 def machine_summary() -> str:
-    """One line naming the CPU, Python and the library versions that matter for the figures."""
+    """One line naming the CPU, Python, the library versions and the BLAS kernel that matter for the figures."""
     import numba
     import numpy as np
 
@@ -58,7 +77,7 @@ def machine_summary() -> str:
     except (OSError, StopIteration):
         pass
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"Numba {numba.__version__}")
+            f"Numba {numba.__version__}; OpenBLAS kernel {blas_kernel()}")
 
 
 def optional_torch(threads: int):
