@@ -3,6 +3,7 @@
     python scripts/bench_word2vec.py                         # speed: raw words/s, 1 and 2 threads
     python scripts/bench_word2vec.py --quality --seeds 0 1 2 # + analogy / WS353 / SimLex after --epochs
     python scripts/bench_word2vec.py --memory 2 20           # peak RSS of train_word2vec.py on the corpus x2, x20
+    python scripts/bench_word2vec.py --end-to-end 5 --repeat 2   # train_word2vec.py as a user runs it vs gensim
 
 The corpus (``--corpus``: GCIDE when installed, else the shipped English corpus) is tokenized once
 with ``scratch.datasets.tokenize`` (not timed) into the lines gensim trains on and the id chunks our
@@ -18,6 +19,15 @@ the centre positions the kernel kept).
 and ``--min-count 5·R`` keeps exactly the same vocabulary), runs one epoch of
 ``scripts/train_word2vec.py`` on each in a fresh process and prints its peak resident memory: the
 corpus is streamed, so the peaks should match whatever the length.
+
+``--end-to-end E`` times ``scripts/train_word2vec.py`` as a user runs it, in a fresh process with
+word2vec.c-like flags (skip-gram, K = 5 unigram^0.75 negatives, separate output, subsampling on both
+sides, shrunk windows; the same d, window, min count, sample and learning rates as gensim), at 1 and at
+E epochs; its marginal time per epoch, (t_E − t_1) / (E − 1), leaves out the start-up, the
+tokenizing, the vocabulary and the writing of the results, which both runs pay once. gensim trains on
+the same token lines for E epochs in this process; its time per epoch is its training time / E. The
+two sides alternate ``--repeat`` times and each keeps its best. Raw words/s = corpus tokens / time per
+epoch on both sides.
 
 % of peak: FLOPs ≈ 6·d·(K+1) per (input, target) example over the sgemm peak of one core
 (2048², measured first). The two-thread figures share the machine with whatever else runs on it.
@@ -84,6 +94,8 @@ def parse_args(argv):
     p.add_argument("--cases", nargs="*", default=None, help="quality: labels (substrings) of the cases to run")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the speed runs")
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_word2vec"), help="where results.json goes")
+    p.add_argument("--end-to-end", type=int, default=None, metavar="E",
+                   help="only time train_word2vec.py end to end (marginal epoch of 1 vs E epochs) against gensim")
     return p.parse_args(argv)
 
 
@@ -152,7 +164,9 @@ def main(argv=None) -> int:
         return model, time.perf_counter() - start
 
     results = {"corpus": str(path), "tokens": raw_words, "peak_gflops": peak, "speed": [], "quality": []}
-    if not args.quality_only:
+    if args.end_to_end is not None:
+        results["end_to_end"] = end_to_end(args, path, raw_words, theirs if GensimWord2Vec is not None else None)
+    elif not args.quality_only:
         first = chunks[0]
         warm = [TokenChunk(first.ids[:first.offsets[200]], first.offsets[:201])]
         for threads in sorted(set(args.threads)):  # compile both kernel paths before timing
@@ -218,6 +232,45 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
+
+
+def end_to_end(args, path: Path, raw_words: int, theirs) -> dict:
+    """``--end-to-end E``: the script's marginal epoch against gensim's epoch, alternating (module docstring)."""
+    import subprocess
+
+    epochs = args.end_to_end
+    if epochs < 2:
+        raise SystemExit(f"--end-to-end must be at least 2 epochs, got {epochs}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    script = Path(__file__).with_name("train_word2vec.py")
+    flags = ["--corpus", str(path), "--sg", "--separate", "--sampler", "unigram", "--negative", "5",
+             "--subsample", "both", "--shrink-window", "--no-pad-context", "--dim", str(args.dim),
+             "--window", str(args.window), "--min-count", str(args.min_count), "--sample", str(args.sample),
+             "--alpha", "0.025", "--min-alpha", "0.0001", "--threads", "1", "--seed", str(args.seed), "--overwrite"]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+
+    def script_seconds(n: int) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(script), *flags, "--epochs", str(n), "--out", str(args.out / f"e2e_{n}")],
+                       check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    print(f"\nend to end: train_word2vec.py at 1 and {epochs} epochs (fresh processes) vs gensim, 1 thread")
+    print(f"{'repeat':>6}{'script 1 ep s':>15}{f'script {epochs} ep s':>15}{'marginal epoch s':>18}"
+          f"{'gensim epoch s':>16}{'ours words/s':>14}{'gensim words/s':>16}{'ratio':>7}")
+    ours_best = gensim_best = float("inf")
+    for repeat in range(args.repeat):
+        one, many = script_seconds(1), script_seconds(epochs)
+        marginal = (many - one) / (epochs - 1)
+        gensim_epoch = theirs(epochs, args.seed, 1, True, 5)[1] / epochs if theirs is not None else float("nan")
+        ours_best, gensim_best = min(ours_best, marginal), min(gensim_best, gensim_epoch)
+        print(f"{repeat:>6}{one:>15.2f}{many:>15.2f}{marginal:>18.2f}{gensim_epoch:>16.2f}"
+              f"{raw_words / marginal / 1e3:>13.0f}k{raw_words / gensim_epoch / 1e3:>15.0f}k"
+              f"{gensim_epoch / marginal:>7.2f}", flush=True)
+    ratio = gensim_best / ours_best
+    print(f"best of {args.repeat}: ours {raw_words / ours_best / 1e3:.0f}k, gensim {raw_words / gensim_best / 1e3:.0f}k "
+          f"raw words/s, ratio {ratio:.2f}")
+    return {"epochs": epochs, "ours_epoch_seconds": ours_best, "gensim_epoch_seconds": gensim_best, "ratio": ratio}
 
 
 def memory_check(args) -> int:

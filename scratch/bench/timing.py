@@ -51,13 +51,14 @@ def blas_kernel() -> str:
 
     OpenBLAS picks it from the CPU unless ``OPENBLAS_CORETYPE`` names one; on an AVX-512 machine the AVX2
     "Haswell" kernel reaches about half the sgemm rate of "SkylakeX", so every "% of peak" and every ratio
-    to a peer with its own BLAS (torch) depends on it. Read through threadpoolctl when it is installed,
-    else the variable, else "not known".
+    to a peer with its own BLAS (torch) depends on it. Read through threadpoolctl (the ``bench`` extra)
+    when it is installed, else from the variable when it is set.
     """
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return os.environ.get("OPENBLAS_CORETYPE", "not known") + " (OPENBLAS_CORETYPE)"
+        forced = os.environ.get("OPENBLAS_CORETYPE")
+        return f"{forced} (OPENBLAS_CORETYPE)" if forced else "not known (threadpoolctl not installed)"
     import numpy  # noqa: F401  (loads NumPy's OpenBLAS, so threadpoolctl sees it)
 
     cores = [pool.get("architecture") or "?" for pool in threadpool_info()

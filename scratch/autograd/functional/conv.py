@@ -29,9 +29,11 @@ IntPair = int | tuple[int, int]
 # Images go through the convolution in chunks whose im2col matrix has about this many bytes, so it
 # stays in cache between the copy that builds it and the GEMMs that read it. One matrix for a whole
 # batch (46 MB for B 128, 16 channels, 26×26) was ~1.5× slower: it misses the caches and, above the
-# allocator's mmap threshold, is mapped afresh (page faults) at every call. Half a MB (the matrix,
-# its GEMM results and the images in one core's L2) gave the conv-net step ~8% over 2 MB.
-CHUNK_BYTES = 2 ** 19
+# allocator's mmap threshold, is mapped afresh (page faults) at every call. 1 MB, one core's L2 here:
+# in a sweep of 0.5, 1, 2 and 4 MB over the conv-net and capsule-stack steps (medians of 3), 1 MB was
+# within noise of the best everywhere; 0.5 MB (one image of the 16- and 128-channel layers, so GEMMs
+# 78 columns wide) was 3–20% slower with OpenBLAS's AVX-512 kernel and level with its AVX2 one.
+CHUNK_BYTES = 2 ** 20
 
 
 def offset_slices(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int]) -> list[tuple]:
