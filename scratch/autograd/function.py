@@ -82,7 +82,15 @@ class Node:
 
 
 class Function:
-    """Base class of differentiable operations (see the module docstring)."""
+    """Base class of differentiable operations (see the module docstring).
+
+    ``fresh_gradients``: True when ``backward`` returns arrays it allocated itself, one per input and held
+    nowhere else. A leaf may then keep such an array as its ``.grad`` instead of a copy (``Tensor.backward``):
+    for the attention and routing kernels, whose gradients are as large as their inputs, the copy costs
+    several milliseconds per call.
+    """
+
+    fresh_gradients = False
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:

@@ -79,12 +79,16 @@ class Tensor:
             raise ValueError(f"grad has shape {grad.shape}, expected {self.shape}")
 
         grads = {id(self): grad}
+        # Gradients only this walk holds (its own sums, and what a ``fresh_gradients`` Function returned),
+        # by id: the first tensor to take one may keep it as it is. Kept alive here, so no id is reused.
+        owned: dict[int, np.ndarray] = {}
         for tensor in reversed(_topological_order(self)):
             g = grads.pop(id(tensor), None)
+            mine = g is not None and owned.pop(id(g), None) is g
             node = tensor._node
             if node is None:
                 if g is not None:
-                    tensor._accumulate(g)
+                    tensor._accumulate(g, mine)
                 continue
             if not retain_graph:
                 tensor._node = _FREED
@@ -94,13 +98,22 @@ class Tensor:
                 if parent is None or pg is None:
                     continue
                 key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
+                if key in grads:
+                    owned.pop(id(grads[key]), None)
+                    pg = grads[key] + pg
+                    owned[id(pg)] = pg
+                elif node.function.fresh_gradients:
+                    owned[id(pg)] = pg
+                grads[key] = pg
 
-    def _accumulate(self, g: np.ndarray) -> None:
+    def _accumulate(self, g: np.ndarray, mine: bool = False) -> None:
+        """Add g into ``.grad``; the first gradient is copied (C order: optimizers stream it beside C-order
+        state) unless ``mine``: an array nothing else holds, kept as it is when it already has that form."""
         if g.shape != self.shape:
             raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {self.shape}")
         if self.grad is None:
-            self.grad = np.array(g, dtype=self.dtype, order="C")  # C order: optimizers stream it beside C-order state
+            keep = mine and g.base is None and g.dtype == self.dtype and g.flags.c_contiguous and g.flags.writeable
+            self.grad = g if keep else np.array(g, dtype=self.dtype, order="C")
         else:
             self.grad += g
 

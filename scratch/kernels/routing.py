@@ -326,6 +326,8 @@ def _route_backward(grad_v, u_hat, tape, mode, eps, stop_gradient, grad_u):
 class Route(Function):
     """v = route(Û) with the hand-written backward of the module docstring; the tape stays in ctx."""
 
+    fresh_gradients = True  # grad_u is allocated by the backward
+
     @staticmethod
     def forward(ctx, u_hat, *, iterations, mode, eps, stop_gradient, implementation):
         if implementation == "numba":

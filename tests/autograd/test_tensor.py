@@ -32,6 +32,61 @@ def test_gradients_accumulate_across_backward_calls():
     assert x.grad is None
 
 
+class _Doubling(scratch.Function):
+    """y = 2a + 2b with ``fresh_gradients``; ``shared`` hands one array to both inputs (which breaks the
+    promise on purpose: the engine must still never let two leaves hold one array)."""
+
+    fresh_gradients = True
+
+    @staticmethod
+    def forward(ctx, a, b, *, shared):
+        ctx.shared = shared
+        return 2 * a + 2 * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.returned = (2 * grad,) * 2 if ctx.shared else (2 * grad, 2 * grad)
+        return ctx.returned
+
+
+class _PassThrough(scratch.Function):
+    """y = x, handing the incoming gradient on as it is (no ``fresh_gradients``)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_leaf_keeps_a_fresh_gradient_and_no_two_leaves_share_one(shared):
+    a, b = scratch.tensor([1.0, 2.0], requires_grad=True), scratch.tensor([3.0, 4.0], requires_grad=True)
+    y = _Doubling.apply(a, b, shared=shared)
+    y.backward(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(a.grad, [2.0, -2.0])
+    np.testing.assert_array_equal(b.grad, [2.0, -2.0])
+    assert a.grad is not b.grad
+    a.grad += 1.0  # a later accumulation into one leaf leaves the other alone
+    np.testing.assert_array_equal(b.grad, [2.0, -2.0])
+
+
+def test_a_fresh_gradient_is_kept_without_a_copy_and_others_are_copied():
+    a, b = scratch.tensor([1.0, 2.0], requires_grad=True), scratch.tensor([3.0, 4.0], requires_grad=True)
+    y = _Doubling.apply(a, b, shared=False)
+    ctx = y._node.ctx
+    y.backward(np.ones(2))
+    assert a.grad is ctx.returned[0] and b.grad is ctx.returned[1]
+    x = scratch.tensor([1.0, 2.0], requires_grad=True)
+    upstream = np.array([5.0, 6.0])
+    _PassThrough.apply(x).backward(upstream)
+    assert x.grad is not upstream  # the caller's array, handed on by a Function without the promise
+    upstream[:] = 0.0
+    np.testing.assert_array_equal(x.grad, [5.0, 6.0])
+
+
 def test_graph_is_freed_after_backward():
     x = scratch.tensor([1.0, 2.0], requires_grad=True)
     loss = (x.exp() * 2).sum()

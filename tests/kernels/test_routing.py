@@ -13,7 +13,7 @@ try:
 except ImportError:
     torch = None
 
-from scratch import gradcheck, tensor
+from scratch import Tensor, gradcheck, tensor
 from scratch.autograd import functional as F
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
@@ -189,6 +189,15 @@ def test_output_length_is_below_one_and_dtype_is_kept(rng):
         v = route(predictions(rng, dtype=dtype), 3).data
         assert v.dtype == dtype
         assert np.all(np.linalg.norm(v, axis=-1) < 1)
+
+
+@pytest.mark.parametrize("implementation", ["numba", "numpy"])
+def test_the_gradient_has_the_dtype_of_the_predictions(rng, implementation):
+    """float32 Û gets a float32 .grad from either implementation (the NumPy twin computes in float64)."""
+    for dtype in (np.float32, np.float64):
+        u_hat = Tensor(predictions(rng, dtype=dtype), requires_grad=True)
+        route(u_hat, 3, implementation=implementation).sum().backward()
+        assert u_hat.grad.dtype == dtype and u_hat.grad.flags.c_contiguous
 
 
 @pytest.mark.parametrize("scale", [0.0, 1e-9, 1e-4, 1.0])

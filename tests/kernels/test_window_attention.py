@@ -98,7 +98,7 @@ def test_log_n_factors_are_log_visible_keys_over_log_n(seq_len, window, log_n):
 
 @pytest.mark.parametrize("window", [20, 70])
 def test_gradcheck_across_query_blocks(window):
-    """Finite differences of the Numba kernel, entry by entry, over three query blocks (64 + 64 + 22)."""
+    """Finite differences of the Numba kernel, entry by entry, over three query blocks (two full, then 22)."""
     rng = np.random.default_rng(window)
     q, k, v = _inputs(rng, (1, 1, 2 * QUERY_BLOCK + 22, 2))
     bias = rng.standard_normal((1, window))
@@ -218,3 +218,24 @@ def test_float32_kernel_equals_float64_dense_over_several_blocks(window, log_n):
     for name, a, b in zip(("o", "dq", "dk", "dv", "dbias"), ours, theirs):
         assert a.dtype == np.float32, name
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5 * np.abs(b).max(), err_msg=name)
+
+
+@pytest.mark.parametrize("window", [7, QUERY_BLOCK + 6])
+def test_backward_kernel_ignores_what_its_output_arrays_held(rng, window):
+    """The Numba backward writes every entry of dq, dk, dv and dβ whatever they held: the same gradients
+    from arrays of NaN as from zeros (each key's dk, dv rows are zeroed by the block it enters in)."""
+    from scratch.kernels.window_attention import (window_attention_backward_numba,
+                                                  window_attention_forward_numba)
+    heads, seq_len, dim = 3, 2 * QUERY_BLOCK + 9, 4
+    q, k, v, grad = (rng.standard_normal((heads, seq_len, dim)) for _ in range(4))
+    bias = rng.standard_normal((heads, window))
+    row_scale = np.full(seq_len, 0.5)
+    o, lse = np.empty_like(q), np.empty((heads, seq_len))
+    window_attention_forward_numba(q, k, v, bias, window, row_scale, QUERY_BLOCK, o, lse)
+    results = []
+    for fill in (0.0, np.nan):
+        outputs = [np.full(q.shape, fill) for _ in range(3)] + [np.full((heads, window), fill)]
+        window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, QUERY_BLOCK, o, lse, *outputs)
+        results.append(outputs)
+    for from_zeros, from_nan in zip(*results):
+        np.testing.assert_array_equal(from_nan, from_zeros)
