@@ -26,12 +26,12 @@ thread count. Work is ≈ T (w + block) D per product instead of T² D for maske
 Both the forward and the backward turn a block's logits into probabilities with one helper; its
 ``lse_mode`` says whether ℓ_t is found and stored (forward) or read back (backward).
 
-Where the time goes (T = 16k, w = 256, D = 64, float32, one thread): the seven products of a block —
-two forward, five backward, of 48 × (48 + w − 1) × 64 each (``QUERY_BLOCK`` = 48) — are most of it, and BLAS writes each
-straight into its place (``gemm``: dk and dv accumulate with β = 1, no temporary). The softmax of a
-row is loops that vectorize: logits, their maximum (compared as integer keys, ``vector_math.row_max``),
-exponentials (``exp32``, no libm call), the sum and the normalisation; the
-backward recomputes the probabilities in one loop from the stored ℓ_t. ``docs/transformer.md`` gives
+Where the time goes (T = 16k, w = 256, D = 64, float32, one thread): the seven products of a block of
+``QUERY_BLOCK`` = 48 queries — two forward, five backward, of 48 × (48 + w − 1) × 64 each — are most of
+it, and BLAS writes each straight into its place (``gemm``: dk and dv accumulate with β = 1, no
+temporary). The softmax of a row is loops that vectorize: logits, their maximum (compared as integer
+keys, ``vector_math.row_max``), exponentials (``exp32``, no libm call), the sum and the normalisation;
+the backward recomputes the probabilities in one loop from the stored ℓ_t. ``docs/transformer.md`` gives
 the measured split.
 
 Non-finite values propagate, identically in both implementations: a NaN or an infinity in q_t, in

@@ -87,6 +87,26 @@ def test_a_fresh_gradient_is_kept_without_a_copy_and_others_are_copied():
     np.testing.assert_array_equal(x.grad, [5.0, 6.0])
 
 
+class _Widening(scratch.Function):
+    """y = x whose backward returns float64 whatever x is, with ``fresh_gradients``."""
+
+    fresh_gradients = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(np.float64)
+
+
+def test_a_fresh_gradient_of_another_dtype_is_converted():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    _Widening.apply(x).backward(np.ones(3, np.float32))
+    assert x.grad.dtype == np.float32
+
+
 def test_graph_is_freed_after_backward():
     x = scratch.tensor([1.0, 2.0], requires_grad=True)
     loss = (x.exp() * 2).sum()
