@@ -4,7 +4,8 @@ Each case runs the same computation with the same shapes (and, for the training 
 initial weights) in scratch and, when torch is given, in torch CPU eager. The Transformer LM step is
 one step of ``scratch.training.lm.train_lm`` (AdamW, clipping by global norm) on the model of the
 extrapolation experiment (``TransformerConfig()``, RoPE, full causal attention) at its batch 16 and
-length N = 64; the torch peer is ``scratch.crosscheck.torch_reference.lm``. ``time_case`` alternates the two sides.
+length N = 64; the torch peer is ``scratch.crosscheck.torch_reference.lm``. ``time_case`` alternates the
+two sides.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, where
-from scratch.kernels.window_attention import QUERY_BLOCK, log_n_factors, window_attention
+from scratch.kernels.window_attention import (QUERY_BLOCK, log_n_factors, window_attention,
+                                              window_attention_backward_numba, window_attention_forward_numba)
 from scratch.autograd.functional.attention import causal_mask, dense_attention
 
 
@@ -224,8 +225,6 @@ def test_float32_kernel_equals_float64_dense_over_several_blocks(window, log_n):
 def test_backward_kernel_ignores_what_its_output_arrays_held(rng, window):
     """The Numba backward writes every entry of dq, dk, dv and dβ whatever they held: the same gradients
     from arrays of NaN as from zeros (each key's dk, dv rows are zeroed by the block it enters in)."""
-    from scratch.kernels.window_attention import (window_attention_backward_numba,
-                                                  window_attention_forward_numba)
     heads, seq_len, dim = 3, 2 * QUERY_BLOCK + 9, 4
     q, k, v, grad = (rng.standard_normal((heads, seq_len, dim)) for _ in range(4))
     bias = rng.standard_normal((heads, window))

@@ -1,7 +1,7 @@
 """The models written directly in PyTorch, one function per golden case, with no call into scratch: the
 independent reference the kit's tests check against every case, the example of the call convention, and
-the torch peers of the benchmarks (``capsule.torch_model``, ``lm.TorchTransformerLM``). torch is imported by the family modules only,
-so this package imports without it.
+the torch peers of the benchmarks (``capsule.torch_model``, ``lm.TorchTransformerLM``). torch is imported
+by the family modules only, so this package imports without it.
 """
 from __future__ import annotations
 

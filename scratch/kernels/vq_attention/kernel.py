@@ -33,6 +33,7 @@ from ..vector_math import exp_like, row_dot, row_max, row_sum
 from .cache import WindowBias, fold_into_cache
 from .reference import ForwardTape
 
+
 @njit(cache=True)
 def _exp_shifted(x, shift):
     """x ← e^(x − shift) in place: ``vector_math.exp_like`` (the vectorized ``exp32`` for float32,
