@@ -256,12 +256,14 @@ def conv2d_gradients_by_loops(x, w, g, stride, padding):
     return dx_pad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, g.sum(axis=(0, 2, 3))
 
 
+@pytest.mark.parametrize("out_channels", [4, 20], ids=["dW summed transposed", "dW summed as is"])
 @pytest.mark.parametrize("stride, padding", [((1, 1), (1, 2)), ((2, 1), (1, 0)), ((2, 3), (2, 1))], ids=str)
-def test_conv2d_over_uneven_chunks_equals_the_definition(leaves, rng, monkeypatch, stride, padding):
+def test_conv2d_over_uneven_chunks_equals_the_definition(leaves, rng, monkeypatch, stride, padding, out_channels):
     """A batch of 7 in chunks of 3 (3 + 3 + 1 images, the last chunk partial): outputs and the gradients w.r.t.
     x, weight and bias equal the loop definitions, so every chunk is computed, written to its own images,
-    and accumulated into the weight gradient."""
-    x, w, b = leaves((7, 3, 6, 7), (4, 3, 3, 2), (4,))
+    and accumulated into the weight gradient; with 4 output channels (fewer than kh·kw·C = 18) the backward
+    sums dWᵀ, with 20 it sums dW."""
+    x, w, b = leaves((7, 3, 6, 7), (out_channels, 3, 3, 2), (out_channels,))
     columns = conv_module.ImageColumns((3, 6 + 2 * padding[0], 7 + 2 * padding[1]), (3, 2), stride)
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 3 * columns.rows * columns.length * 8)
     assert [len(range(7)[part]) for part in columns.chunks(7, 8)] == [3, 3, 1]

@@ -132,7 +132,10 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         columns = ctx.columns
         dx_pad = np.zeros(x_pad.shape, dtype=grad.dtype) if need_x else None
-        dw_rows = np.zeros(w_rows.shape, dtype=grad.dtype) if need_w else None
+        # dW is summed as dWᵀ = Σ X Gᵀ when W has more columns than rows: OpenBLAS is faster (up to 2.4× with
+        # its AVX-512 kernel, level with AVX2) when the longer side of the product is its rows
+        dw_transposed = w_rows.shape[1] >= w_rows.shape[0]
+        dw_sum = np.zeros(w_rows.shape[::-1] if dw_transposed else w_rows.shape, grad.dtype) if need_w else None
         db = np.zeros(len(w_rows), dtype=grad.dtype) if need_b else None
         for part in columns.chunks(len(x_pad), x_pad.itemsize):
             g = grad[part]
@@ -141,7 +144,8 @@ class Conv2d(Function):
             if need_b:  # from the chunk while it is in cache; the columns that are not outputs hold 0
                 db += g_cols.sum(axis=1)
             if need_w:
-                dw_rows += g_cols @ columns.im2col(x_pad[part]).T
+                x_cols = columns.im2col(x_pad[part])
+                dw_sum += x_cols @ g_cols.T if dw_transposed else g_cols @ x_cols.T
             if need_x:
                 columns.col2im_add(w_rows.T @ g_cols, dx_pad[part])
         dx = dw = None
@@ -150,6 +154,7 @@ class Conv2d(Function):
             dx = dx_pad[:, :, ph:ph + h, pw:pw + w]
         if need_w:
             o, c, kh, kw = len(w_rows), x_pad.shape[1], *columns.kernel
+            dw_rows = dw_sum.T if dw_transposed else dw_sum
             dw = np.ascontiguousarray(dw_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
         return dx, dw, db
 
