@@ -346,6 +346,25 @@ MUTANTS: list[Mutant] = [
            'reach = window - 1 - below(state, window)',
            ('tests/kernels/test_word2vec_walker.py',),
            'the shrunk reach is drawn from [0, w-1] instead of [1, w]: a reach of 0 drops the example'),
+    Mutant('w2v_last_waiting_example_not_trained', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
+           '''    if waiting:
+        loss_sum += _train(''',
+           '''    if False:
+        loss_sum += _train(''',
+           ('tests/kernels/test_sampled_softmax.py::test_kernel_training_equals_reference_replay_of_its_examples',),
+           'the example still waiting when a part ends is never trained'),
+    Mutant('w2v_waiting_example_keeps_a_stale_sample', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
+           '''                    for s in range(K + 1):
+                        waiting_sample[s] = sample[s]''',
+           '''                    for s in range(K):
+                        waiting_sample[s] = sample[s]''',
+           ('tests/kernels/test_sampled_softmax.py::test_kernel_training_equals_reference_replay_of_its_examples',),
+           "the waiting example keeps the last sample of the example before it"),
+    Mutant('w2v_waiting_example_trained_at_the_next_rate', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
+           'waiting_sample, waiting_valid, waiting_alpha, work)',
+           'waiting_sample, waiting_valid, alpha, work)',
+           ('tests/kernels/test_sampled_softmax.py::test_kernel_training_equals_reference_replay_of_its_examples',),
+           "the waiting example is trained at the learning rate of the line of the example built after it"),
     Mutant('w2v_right_trim_on_the_left', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
            'left, right = reach, reach - config.right_trim',
            'left, right = reach - config.right_trim, reach',

@@ -18,6 +18,11 @@ For each line the walker
 
 The random numbers come in that order from one LCG per part (``sampling.py``), which the tests'
 plain-Python walker reproduces. The learning rate decays linearly with the words done.
+
+Training runs one example behind the walk: an example is built, its table rows are prefetched
+(``prefetch.py``), the example before it is trained, and then it waits for its turn. Building an
+example reads no table, so the examples, their order and every update are those of training each one
+as soon as it is built; the rows of one example load from memory while the one before it is computed.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..prefetch import prefetch_row
 from .lazy import OPTIMIZER_SGD, example_update_lazy
 from .sampling import below, draw, lcg_next, unit
 from .update import example_update, workspace
@@ -80,6 +86,29 @@ class Trace(NamedTuple):
 
 
 @njit(cache=True)
+def _prefetch_example(tables, context, m, sample):
+    """Start loading the rows an example reads: E of its m inputs, W of its target and samples."""
+    for j in range(m):
+        prefetch_row(tables.E, context[j])
+    for s in range(sample.shape[0]):
+        prefetch_row(tables.W, sample[s])
+
+
+@njit(cache=True)
+def _train(tables, objective, context, m, scale, sample, valid, alpha, work, lazy):
+    """One example's step with plain SGD or the lazy optimizer of ``lazy``; returns its loss.
+
+    Only the last example of a part goes through here. The walk's loop calls the two updates itself, so
+    that each has one call site there and is compiled into the loop: through this function (a call per
+    example, or its body inlined at both sites) the skip-gram walk on the benchmark corpus was 25–50%
+    slower in single runs.
+    """
+    if lazy.kind == OPTIMIZER_SGD:
+        return example_update(tables, objective, context, m, scale, sample, valid, alpha, work)
+    return example_update_lazy(tables, objective, context, m, scale, sample, valid, alpha, work, lazy)
+
+
+@njit(cache=True)
 def walk_part(ids, offsets, part, config, keep, sampler, tables, objective, schedule, lazy, trace, update):
     """Walk the lines of ``part`` and train on (or, ``update=False``, only trace) their examples.
 
@@ -95,6 +124,11 @@ def walk_part(ids, offsets, part, config, keep, sampler, tables, objective, sche
     sample = np.empty(K + 1, dtype=np.int64)
     valid = np.ones(K + 1, dtype=np.bool_)
     context = np.empty(2 * window, dtype=np.int64)
+    # the example built last, trained once the next one is built (or the part ends)
+    waiting_context = np.empty(2 * window, dtype=np.int64)
+    waiting_sample = np.empty(K + 1, dtype=np.int64)
+    waiting_valid = np.ones(K + 1, dtype=np.bool_)
+    waiting, waiting_m, waiting_scale, waiting_alpha = False, 0, 1.0, 0.0
     state = np.uint64(part.seed)
     part_words = offsets[part.last_line] - offsets[part.first_line]
     loss_sum, examples, words, kept = 0.0, 0, 0, 0
@@ -166,12 +200,25 @@ def walk_part(ids, offsets, part, config, keep, sampler, tables, objective, sche
                     trace.contexts[examples, :m] = context[:m]
                     trace.samples[examples] = sample
                     trace.alphas[examples] = alpha
-                if update and lazy.kind == OPTIMIZER_SGD:
-                    loss_sum += example_update(tables, objective, context, m, scale, sample, valid, alpha, work)
-                elif update:
-                    loss_sum += example_update_lazy(tables, objective, context, m, scale, sample, valid, alpha,
-                                                    work, lazy)
+                if update:
+                    _prefetch_example(tables, context, m, sample)
+                    if waiting and lazy.kind == OPTIMIZER_SGD:  # not through _train: see its docstring
+                        loss_sum += example_update(tables, objective, waiting_context, waiting_m, waiting_scale,
+                                                   waiting_sample, waiting_valid, waiting_alpha, work)
+                    elif waiting:
+                        loss_sum += example_update_lazy(tables, objective, waiting_context, waiting_m,
+                                                        waiting_scale, waiting_sample, waiting_valid, waiting_alpha,
+                                                        work, lazy)
+                    for j in range(m):
+                        waiting_context[j] = context[j]
+                    for s in range(K + 1):
+                        waiting_sample[s] = sample[s]
+                        waiting_valid[s] = valid[s]
+                    waiting, waiting_m, waiting_scale, waiting_alpha = True, m, scale, alpha
                 if config.sg:
                     context[0], context[g] = context[g], context[0]
                 examples += 1
+    if waiting:
+        loss_sum += _train(tables, objective, waiting_context, waiting_m, waiting_scale, waiting_sample,
+                           waiting_valid, waiting_alpha, work, lazy)
     return loss_sum, examples, words, kept
