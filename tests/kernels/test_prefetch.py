@@ -1,4 +1,6 @@
 """``prefetch_row`` is a hint: jitted or not, over any row of any 2-D table, it changes nothing."""
+import platform
+
 import numpy as np
 import pytest
 from numba import config, njit
@@ -36,3 +38,15 @@ def test_from_python_it_is_a_no_op(rng):
 def test_a_table_that_is_not_two_dimensional_is_refused():
     with pytest.raises(TypingError):
         _prefetch_every_row(np.zeros(4))
+
+
+@pytest.mark.skipif(config.DISABLE_JIT or platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="reads the x86 machine code of a compiled caller")
+def test_a_jitted_caller_issues_read_prefetches_into_every_cache_level():
+    """x86 has one prefetch instruction per hint: ``prefetcht0`` is a read kept in every cache level; a
+    write prefetch (``prefetchw``) or one that bypasses the caches (``prefetchnta``) is another hint."""
+    compiled = njit(_prefetch_every_row.py_func)  # not from the on-disk cache, which keeps no machine code
+    compiled(np.zeros((2, 16), np.float32))
+    code = "\n".join(compiled.inspect_asm().values())
+    assert "prefetcht0" in code
+    assert "prefetchw" not in code and "prefetchnta" not in code
