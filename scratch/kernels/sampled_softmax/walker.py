@@ -126,7 +126,7 @@ def walk_part(ids, offsets, part, config, keep, sampler, tables, objective, sche
     context = np.empty(2 * window, dtype=np.int64)
     # the example built last, trained once the next one is built (or the part ends)
     waiting_context = np.empty(2 * window, dtype=np.int64)
-    waiting_sample = np.empty(K + 1, dtype=np.int64)
+    waiting_sample = np.zeros(K + 1, dtype=np.int64)
     waiting_valid = np.ones(K + 1, dtype=np.bool_)
     waiting, waiting_m, waiting_scale, waiting_alpha = False, 0, 1.0, 0.0
     state = np.uint64(part.seed)
