@@ -1,8 +1,8 @@
 """Software prefetch: ask the CPU to start loading a table row that a kernel will read soon.
 
 A word2vec example reads a few rows of large tables (the input rows of its context words, the output
-rows and biases of its target and negative samples), chosen at random from a vocabulary whose tables
-do not fit in the caches. Each row that misses waits on main memory, and the arithmetic on a row is
+rows of its target and negative samples), chosen at random from a vocabulary whose tables need not fit
+in the caches. Each row that misses waits on main memory, and the arithmetic on a row is
 too short for the processor to look far enough ahead by itself. When the rows of the next example are
 known before this one is computed, ``prefetch_row`` on each of them lets those loads run while this
 example's arithmetic does.
