@@ -100,6 +100,19 @@ def decode_time(context, args, rng) -> float:
     return best_time(next_64, repeat=3, min_seconds=0.2) / 64
 
 
+def quadratic_cells(T: int, measured: dict) -> tuple[tuple[float, float] | None, list[str]]:
+    """The quadratic reference's (fwd, fwd+bwd) seconds per token at length T and their table cells: measured
+    at T, else extrapolated from the longest measured length (time ∝ T²), else none ("–")."""
+    if T in measured:
+        quad = tuple(x / T for x in measured[T])
+        return quad, [f"{1e6 * x:.1f}" for x in quad]
+    if not measured:  # --max-quadratic below every length: nothing to extrapolate from
+        return None, ["–", "–"]
+    longest = max(measured)
+    quad = tuple(x / longest * (T / longest) for x in measured[longest])
+    return quad, [f"~{1e6 * x:.0f} (extrapolated)" for x in quad]
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -122,16 +135,11 @@ def main(argv=None) -> None:
              "| torch SDPA fwd | torch SDPA fwd+bwd | quadratic / VQ (fwd+bwd) |", "|---" * 9 + "|"]
     for T, (vq_f, vq_fb) in measured.items():
         percent = 100 * 3 * vq_flops_per_token(args) / (vq_fb / T) / 1e9 / peak
-        if T in measured_quadratic:
-            quad = tuple(x / T for x in measured_quadratic[T])
-            quad_text = [f"{1e6 * x:.1f}" for x in quad]
-        else:
-            longest = max(measured_quadratic)
-            quad = tuple(x / longest * (T / longest) for x in measured_quadratic[longest])
-            quad_text = [f"~{1e6 * x:.0f} (extrapolated)" for x in quad]
+        quad, quad_text = quadratic_cells(T, measured_quadratic)
+        ratio = "–" if quad is None else f"{quad[1] / (vq_fb / T):.1f}×"
         torch_text = peer.get(T, ["–", "–"])
         lines.append(f"| {T} | {1e6 * vq_f / T:.2f} | {1e6 * vq_fb / T:.2f} | {percent:.1f}% | {quad_text[0]} | "
-                     f"{quad_text[1]} | {torch_text[0]} | {torch_text[1]} | {quad[1] / (vq_fb / T):.1f}× |")
+                     f"{quad_text[1]} | {torch_text[0]} | {torch_text[1]} | {ratio} |")
     shortest, longest = min(measured), max(measured)
     lines.append(f"\nVQ fwd+bwd per token, T={longest} / T={shortest}: "
                  f"{measured[longest][1] / longest / (measured[shortest][1] / shortest):.2f}")

@@ -440,3 +440,14 @@ def test_capsule_script_margin_defaults_follow_the_model():
     assert (capsnet.lam, capsnet.reduction) == (0.5, "sum")
     mixed = script.parse_args(["--model", "capsnet", "--reduction", "mean"]).margin
     assert (mixed.lam, mixed.reduction) == (0.5, "mean")
+
+
+def test_vq_benchmark_quadratic_cells_measured_extrapolated_or_empty():
+    """The quadratic reference's cells: measured at T, extrapolated as T² from the longest measured length,
+    or "–" when ``--max-quadratic`` is below every length (which used to fail on an empty maximum)."""
+    cells = script("bench_vq_attention").quadratic_cells
+    measured = {1024: (0.002048, 0.006144), 2048: (0.008192, 0.024576)}
+    assert cells(1024, measured) == ((2e-6, 6e-6), ["2.0", "6.0"])
+    quad, text = cells(8192, measured)  # 4× the length of 2048: 4× the time per token
+    assert quad == pytest.approx((16e-6, 48e-6)) and text == ["~16 (extrapolated)", "~48 (extrapolated)"]
+    assert cells(1024, {}) == (None, ["–", "–"])
