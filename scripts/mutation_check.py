@@ -357,10 +357,19 @@ MUTANTS: list[Mutant] = [
            ('tests/kernels/test_prefetch.py',),
            'rows are prefetched as non-temporal (x86 prefetchnta), kept out of the caches the update reads from'),
     Mutant('prefetch_float64_tables_only', 'word2vec', 'scratch/kernels/prefetch.py',
-           'table.ndim == 2 and isinstance(row, types.Integer)',
-           'table.ndim == 2 and table.dtype == types.float64 and isinstance(row, types.Integer)',
+           '''def _prefetch_impl(table, row):
+    if not (isinstance(table, types.Array) and table.ndim == 2 and''',
+           '''def _prefetch_impl(table, row):
+    if not (isinstance(table, types.Array) and table.ndim == 2 and table.dtype == types.float64 and''',
            ('tests/kernels/test_prefetch.py',),
            "prefetch_row is typed for float64 tables only: a caller with word2vec's float32 tables does not compile"),
+    Mutant('prefetch_row_start_float64_tables_only', 'glove', 'scratch/kernels/prefetch.py',
+           '''def _prefetch_start_impl(table, row):
+    if not (isinstance(table, types.Array) and table.ndim == 2 and''',
+           '''def _prefetch_start_impl(table, row):
+    if not (isinstance(table, types.Array) and table.ndim == 2 and table.dtype == types.float64 and''',
+           ('tests/kernels/test_prefetch.py',),
+           "prefetch_row_start is typed for float64 tables only (GloVe's): a float32 caller does not compile"),
     Mutant('w2v_last_waiting_example_not_trained', 'word2vec', 'scratch/kernels/sampled_softmax/walker.py',
            '''    if waiting:
         loss_sum += _train(''',

@@ -37,10 +37,14 @@ from numba import njit, prange
 
 from .. import validation
 from ..autograd import Tensor, as_tensor
+from .prefetch import prefetch_row_start
 
 ADAGRAD_SU = 0          # accumulate g^2, then divide (Su's demo)
 ADAGRAD_STANFORD = 1    # divide, then accumulate the clipped step (glove.c)
 ADAGRAD_ORDERS = {"su": ADAGRAD_SU, "stanford": ADAGRAD_STANFORD}
+# records: while record n is computed, the first lines of the rows of record n + 2 are prefetched
+# (``prefetch.py``; whole rows were slower at d = 100)
+PREFETCH_AHEAD = 2
 
 
 class GloVeParams(NamedTuple):
@@ -161,6 +165,12 @@ def _epoch_slice(params, rows, cols, target, weight, start, stop, settings):
     u_c = np.empty(dim, dtype=np.float64)
     cost = 0.0
     for n in range(start, stop):
+        if n + PREFETCH_AHEAD < stop:  # the rows of a record ahead start loading while this one is computed
+            ahead_i, ahead_j = rows[n + PREFETCH_AHEAD], cols[n + PREFETCH_AHEAD]
+            prefetch_row_start(W, ahead_i)
+            prefetch_row_start(GW, ahead_i)
+            prefetch_row_start(C, ahead_j)
+            prefetch_row_start(GC, ahead_j)
         i, j = rows[n], cols[n]
         e = -target[n]
         for k in range(dim):
