@@ -1,20 +1,21 @@
 """Software prefetch: ask the CPU to start loading a table row that a kernel will read soon.
 
-A word2vec example reads a few rows of large tables (the input rows of its context words, the output
-rows of its target and negative samples), chosen at random from a vocabulary whose tables need not fit
-in the caches. Each row that misses waits on main memory, and the arithmetic on a row is
-too short for the processor to look far enough ahead by itself. When the rows of the next example are
-known before this one is computed, ``prefetch_row`` on each of them lets those loads run while this
-example's arithmetic does.
+A word2vec example or a GloVe record reads a few rows of large tables (for word2vec the input rows of
+its context words and the output rows of its target and negative samples), chosen at random from a
+vocabulary whose tables need not fit in the caches. Each row that misses waits on main memory, and the
+arithmetic on a row is too short for the processor to look far enough ahead by itself. When the rows
+of a later example are known before this one is computed, a prefetch of each of them lets those loads
+run while this example's arithmetic does.
 
 ``prefetch_row(table, row)`` issues LLVM's ``llvm.prefetch`` (a read, kept in all cache levels) for
 every 64-byte line of ``table[row, :]`` of a 2-D array whose rows are contiguous;
 ``prefetch_row_start(table, row)`` for its first line only, and the processor's own prefetcher, which
-follows a row read from its start, brings the rest. Which is faster depends on the loop: the word2vec
-walk gains from whole rows, the GloVe epoch (four rows of 400–800 bytes per record) from first lines
-(``docs/glove.md``). Both are hints: they read and write nothing a program can see, so results do not
-change. Called from plain Python (and under ``NUMBA_DISABLE_JIT=1``) they do nothing; jitted callers
-get the instruction (``_prefetch_impl``, ``_prefetch_start_impl``).
+follows a row read from its start, brings the rest. The word2vec walk prefetches whole rows (first
+lines only was not tried there); the GloVe epoch (four rows of 400–800 bytes per record) prefetches
+first lines, since whole rows were slower at d = 100 (``docs/glove.md``). Both are hints: they read
+and write nothing a program can see, so results do not change. Called from plain Python (and under
+``NUMBA_DISABLE_JIT=1``) they do nothing; jitted callers get the instruction (``_prefetch_impl``,
+``_prefetch_start_impl``).
 """
 from __future__ import annotations
 
