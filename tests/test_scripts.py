@@ -25,4 +25,3 @@ def test_bench_sections_run_their_own_script():
     assert result.returncode == 0 and "usage: bench_perturb_max.py" in result.stdout
     result = run(bench, "nonsense")
     assert result.returncode != 0 and "unrecognized arguments: nonsense" in result.stderr
-
