@@ -72,7 +72,9 @@ def main(argv=None) -> int:
     import numpy as np
 
     from scratch.bench import engine, machine_summary, optional_torch, sgemm_peak_gflops
+    from scratch.memory import keep_freed_memory
 
+    keep_freed_memory()  # for both sides: the arrays freed every step are reused, not faulted in again
     torch = optional_torch(args.threads)
     if torch is None:
         print("torch is not installed: only scratch's own figures are printed", file=sys.stderr)

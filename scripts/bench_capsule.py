@@ -55,8 +55,10 @@ def main(argv=None) -> None:
     from scratch import tensor
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.kernels.routing import route
+    from scratch.memory import keep_freed_memory
     from scratch.models.capsule import build_model
     from scratch.optim import Adam
+    keep_freed_memory()  # for both sides: the arrays freed every call are reused, not faulted in again
     torch = optional_torch(args.threads)
     if torch is not None:
         from scratch.crosscheck.torch_reference.capsule import margin_loss as torch_margin_loss, torch_model, torch_route

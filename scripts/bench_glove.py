@@ -64,7 +64,9 @@ def main(argv=None) -> int:
 
     from scratch.bench import machine_summary, sgemm_peak_gflops
     from scratch.datasets.text import CORPORA, load_corpus
+    from scratch.memory import keep_freed_memory
 
+    keep_freed_memory()  # the arrays freed every epoch are reused, not faulted in again
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(args.corpus) if args.corpus is None or args.corpus in CORPORA else Path(args.corpus)
     peak = sgemm_peak_gflops()

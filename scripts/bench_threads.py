@@ -1,7 +1,9 @@
 """Two-thread scaling of every Numba kernel whose work splits: time on 1 thread, time on 2, ratio.
 
-Each kernel runs the same problem with ``numba.set_num_threads(1)`` and then ``(2)``, in one process,
-BLAS pinned to one thread (BLAS calls inside a kernel run on the kernel's own threads). Cases:
+Each kernel runs the same problem with ``numba.set_num_threads(1)`` and ``(2)`` in alternating rounds,
+in one process, BLAS pinned to one thread (BLAS calls inside a kernel run on the kernel's own threads).
+A round lasts at least 0.3 s (a shorter case is called several times and timed per call); the best
+round of each thread count is kept. Cases:
 
     word2vec      skip-gram, 5 unigram negatives, one epoch of the shipped corpus; threads = Hogwild parts
     glove         classic GloVe epochs over the shipped corpus's records; threads = Hogwild parts
@@ -16,6 +18,7 @@ BLAS pinned to one thread (BLAS calls inside a kernel run on the kernel's own th
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -26,13 +29,16 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "2")
 
 import numpy as np  # noqa: E402
 
+# Each round of a case lasts at least this long (a case shorter than it runs several times in a round).
+ROUND_SECONDS = 0.3
 CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max")
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("cases", nargs="*", choices=[*CASES, []], help="kernels to time (default: all)")
-    p.add_argument("--repeat", type=int, default=3, help="timing rounds per thread count (best is kept)")
+    p.add_argument("--repeat", type=int, default=5,
+                   help="timing rounds, each timing 1 thread and then 2, ≥ 0.3 s each (the best of each is kept)")
     args = p.parse_args(argv)
     args.cases = args.cases or list(CASES)
     return args
@@ -136,27 +142,32 @@ def main(argv=None) -> int:
     import numba
 
     from scratch.bench import machine_summary
+    from scratch.memory import keep_freed_memory
 
+    keep_freed_memory()  # the arrays freed every call are reused, not faulted in again
     if numba.config.NUMBA_NUM_THREADS < 2:
         print("NUMBA_NUM_THREADS must be at least 2", file=sys.stderr)
         return 2
-    print(f"# {machine_summary()}; BLAS 1 thread; best of {args.repeat}")
+    print(f"# {machine_summary()}; BLAS 1 thread; best of {args.repeat} alternating rounds of ≥ {ROUND_SECONDS} s")
     print("| kernel | problem | 1 thread s | 2 threads s | scaling |")
     print("|---|---|---|---|---|")
     makers = {"word2vec": _word2vec, "glove": _glove, "routing": _routing, "window": _window, "vq": _vq,
               "perturb_max": _perturb_max}
     for name in args.cases:
         run, problem = makers[name]()
-        times = {}
-        for threads in (1, 2):
+        for threads in (2, 1):  # compile and warm up
             numba.set_num_threads(threads)
-            run(threads)  # compile and warm up
-            best = float("inf")
-            for _ in range(args.repeat):
+            start = time.perf_counter()
+            run(threads)
+        calls = max(1, math.ceil(ROUND_SECONDS / (time.perf_counter() - start)))  # per round, timed on 1 thread
+        times = {1: float("inf"), 2: float("inf")}
+        for _ in range(args.repeat):  # the two counts alternate, so a drift of the host meets both
+            for threads in (1, 2):
+                numba.set_num_threads(threads)
                 start = time.perf_counter()
-                run(threads)
-                best = min(best, time.perf_counter() - start)
-            times[threads] = best
+                for _ in range(calls):
+                    run(threads)
+                times[threads] = min(times[threads], (time.perf_counter() - start) / calls)
         print(f"| {name} | {problem} | {times[1]:.3f} | {times[2]:.3f} | {times[1] / times[2]:.2f}× |", flush=True)
     return 0
 

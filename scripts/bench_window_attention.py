@@ -45,7 +45,9 @@ def main(argv=None) -> int:
     from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.kernels.window_attention import window_attention
     from scratch.autograd.functional.attention import causal_mask, dense_attention
+    from scratch.memory import keep_freed_memory
 
+    keep_freed_memory()  # for every side: the arrays freed every call are reused, not faulted in again
     torch = optional_torch(args.threads)
     peak = sgemm_peak_gflops()
     print(f"# {machine_summary()}; {args.threads} thread(s); sgemm 2048² {peak:.1f} GFLOP/s")

@@ -115,8 +115,10 @@ def main(argv=None) -> int:
 
     from scratch.bench import machine_summary, sgemm_peak_gflops
     from scratch.datasets.text import CORPORA, TokenChunk, Vocab, data_path, iter_lines, iter_token_chunks, load_corpus, tokenize
+    from scratch.memory import keep_freed_memory
     from scratch.models.word2vec import Word2Vec, resolve_corpus
 
+    keep_freed_memory()  # for both sides: the arrays freed every epoch are reused, not faulted in again
     try:
         from gensim.models import Word2Vec as GensimWord2Vec
     except ImportError:

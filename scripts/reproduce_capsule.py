@@ -25,6 +25,7 @@ from scratch import checkpoint
 from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
+from scratch.memory import keep_freed_memory
 from scratch.models.capsule import (EVAL_BATCH_SIZE, SMALL_WIDTHS, SU_WIDTHS, TWO_DIGIT_MODELS, Training, build_model,
                                     routing_coefficients, two_digit_metrics, two_digit_pairs)
 from scratch.optim import Adam
@@ -143,6 +144,7 @@ def save_figure(args, pairs, out: Path, seed: int) -> Path | None:
 
 
 def main(argv=None) -> None:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args = parse_args(argv)
     out = Path(args.out)
     run_dir = out / "runs"

@@ -30,6 +30,7 @@ import numpy as np
 from scratch import checkpoint
 from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.lm import lm_corpus_split
+from scratch.memory import keep_freed_memory
 from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
 from scratch.models.transformer.extrapolation import (INFERENCE_VARIANTS, TRAINING_VARIANTS, evaluate_extrapolation,
                                                       inference_variants, seed_summary, text_chart, training_config)
@@ -164,6 +165,7 @@ def plot(runs: list[dict], lengths: list[int], path: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     train, val, corpus = lm_corpus_split(args.corpus)

@@ -19,6 +19,7 @@ import numpy as np
 
 from scratch import checkpoint
 from scratch.datasets import load_mnist
+from scratch.memory import keep_freed_memory
 from scratch.models.perturb_max import perturb_max_probs
 from scratch.models.perturb_max.experiment import (
     HEADS,
@@ -180,6 +181,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ExperimentCo
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args, config = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 

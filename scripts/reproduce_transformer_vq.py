@@ -30,6 +30,7 @@ import numpy as np
 
 from scratch.cli import add_config_arguments, config_from_arguments
 from scratch.datasets.lm import load_text_bytes, train_val_split
+from scratch.memory import keep_freed_memory
 from scratch.models.transformer.extrapolation import seed_summary
 from scratch.models.transformer_vq import TransformerVQ, TransformerVQConfig, codebook_after_step
 from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, repeated_windows, train_lm
@@ -121,6 +122,7 @@ def table(runs: list[dict], lengths: list[int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     train, val = train_val_split(load_text_bytes(args.corpus))

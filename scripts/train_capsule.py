@@ -24,6 +24,7 @@ from scratch import checkpoint
 from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.mnist import IMAGE_SETS, load_mnist
 from scratch.kernels.routing import DEFAULT_ITERATIONS
+from scratch.memory import keep_freed_memory
 from scratch.models.capsule import (EVAL_BATCH_SIZE, MODEL_NAMES, SABOUR_MARGIN, SCALAR_REDUCTIONS, SMALL_WIDTHS,
                                     SQUASH_EPS, SU_WIDTHS, TWO_DIGIT_MODELS, Margin, SabourCapsNet, Training,
                                     build_model, two_digit_metrics, two_digit_pairs)
@@ -86,6 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args = parse_args(argv)
     config = run_config(args, skip=("margin", "training"))
     with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as path:

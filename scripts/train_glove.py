@@ -110,9 +110,11 @@ def main(argv=None) -> int:
     from scratch.datasets.cooccurrence import count_corpus
     from scratch.datasets.text import CORPORA, load_corpus
     from scratch.datasets.tokens import TOKEN_FOLDER
+    from scratch.memory import keep_freed_memory
     from scratch.models.glove import analysis as glove_analysis
     from scratch.progress import Progress, check_finite
 
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     model = build_model(args)
     config = run_config(args)
     with run_folder(args, config, MAY_CHANGE, script=__file__, argv=argv) as saved:

@@ -26,6 +26,7 @@ import numpy as np
 from scratch import checkpoint
 from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.lm import lm_corpus_split
+from scratch.memory import keep_freed_memory
 from scratch.models.transformer import CONFIG_CHOICES, TransformerConfig, TransformerLM
 from scratch.training.lm import TrainConfig, evaluate_lm, evaluation_windows, sample, train_lm
 
@@ -65,6 +66,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TransformerC
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args, config, train_config = parse_args(argv)
     flags = run_config(args)
     with run_folder(args, flags, MAY_CHANGE, script=__file__, argv=argv) as path:

@@ -25,6 +25,7 @@ import numpy as np
 from scratch import checkpoint
 from scratch.cli import add_config_arguments, add_run_arguments, config_from_arguments, run_config, run_folder
 from scratch.datasets.lm import load_text_bytes, train_val_split
+from scratch.memory import keep_freed_memory
 from scratch.models.transformer_vq import (ATTENTIONS, TRAINING, TransformerVQ, TransformerVQConfig,
                                            codebook_after_step)
 from scratch.models.transformer_vq.model import HEALTH_EVERY
@@ -64,6 +65,7 @@ def configs(args: argparse.Namespace) -> tuple[TransformerVQConfig, TrainConfig]
 
 
 def main(argv=None) -> dict:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args = parse_args(argv)
     flags = run_config(args)
     with run_folder(args, flags, MAY_CHANGE, script=__file__, argv=argv) as path:

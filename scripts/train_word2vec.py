@@ -25,6 +25,7 @@ from typing import get_type_hints
 from scratch import checkpoint
 from scratch.cli import add_run_arguments, run_config, run_folder
 from scratch.datasets.tokens import TOKEN_FOLDER, TokenCache
+from scratch.memory import keep_freed_memory
 from scratch.models.word2vec import CHOICES, Word2Vec, Word2VecConfig, resolve_corpus
 from scratch.models.word_vectors import FORMATS
 
@@ -121,6 +122,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # the arrays freed every step are reused, not faulted in again
     args, options = parse_args(argv)
     model = Word2Vec(**options)
     path = resolve_corpus(args.corpus)
