@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
+from ..kernels import max_pool
 from .module import Module
 from ..validation import int_pair
 
@@ -21,9 +22,14 @@ class _Pool2d(Module):
 
 class MaxPool2d(_Pool2d):
     """y[..., i, j] = max of x over the kh × kw window at (i·sh, j·sw); x (..., H, W) → (..., H', W'),
-    H' = ⌊(H − kh) / sh⌋ + 1. ``stride`` defaults to ``kernel_size`` (non-overlapping windows)."""
+    H' = ⌊(H − kh) / sh⌋ + 1. ``stride`` defaults to ``kernel_size`` (non-overlapping windows).
+    A 2 × 2 kernel with stride 2 on float32 or float64 runs the Numba kernel ``max_pool2x2`` (the same
+    results as ``F.max_pool2d``, in one pass each way)."""
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        x = as_tensor(x)
+        if self.kernel_size == self.stride == (2, 2) and x.dtype in max_pool.DTYPES:
+            return max_pool.max_pool2x2(x)
         return F.max_pool2d(x, self.kernel_size, self.stride)
 
 
