@@ -22,7 +22,8 @@ NaN with the sign bit clear sorts above +∞, so a row with one gets a NaN maxim
 float32 to its key and a float64 to itself, ``from_order_key`` maps back, ``lowest_order_key`` starts
 the maximum: a row's maximum is ``from_order_key(max(order_key(x)))``, and that loop vectorizes in
 float32. ``row_max`` is that loop; ``row_sum`` and ``row_dot`` sum in any order (``reassoc``, which
-keeps NaN and ∞ propagating), so they vectorize too.
+keeps NaN and ∞ propagating), so they vectorize too, and so does ``all_finite``, the finiteness check
+of the attention and routing kernels: Σ 0·x is exactly 0 when every x is finite and NaN otherwise.
 """
 from __future__ import annotations
 
@@ -180,3 +181,15 @@ def row_dot(x, y):
     for j in range(x.size):
         total += x[j] * y[j]
     return total
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def all_finite(x):
+    """Whether a C-contiguous array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN
+    otherwise. One flat loop in the array's own dtype, so it vectorizes at memory speed."""
+    flat = x.reshape(-1)
+    zero = flat.dtype.type(0.0)
+    total = zero
+    for value in flat:
+        total += zero * value
+    return total == zero

@@ -53,7 +53,7 @@ from .. import validation
 from ..autograd import Function, Tensor, as_tensor
 from . import IMPLEMENTATIONS, NUMBA, NUMPY
 from .blas import gemm
-from .vector_math import exp_like, row_dot, row_max, row_sum
+from .vector_math import all_finite, exp_like, row_dot, row_max, row_sum
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Queries per block. At w = 256, D = 64 a block's products are 48 × 303 × 64 (≈ 0.93M multiply-adds), inside
@@ -127,18 +127,6 @@ def window_attention_backward_reference(grad, q, k, v, bias, window, scale, c, o
 
 
 # --- the Numba kernel -----------------------------------------------------------------------------
-
-@njit(cache=True, fastmath={"reassoc"})
-def _all_finite(x):
-    """Whether a C-contiguous 2-D array holds no NaN and no infinity: Σ 0·x is 0 exactly then, and NaN
-    otherwise. One flat loop in the array's own dtype, so it vectorizes at memory speed."""
-    flat = x.reshape(-1)
-    zero = flat.dtype.type(0.0)
-    total = zero
-    for value in flat:
-        total += zero * value
-    return total == zero
-
 
 @njit(cache=True)
 def _block_probabilities(s, t0, lo, window, row_scale, bias_reversed, lse, lse_mode):
@@ -216,7 +204,7 @@ def window_attention_forward_numba(q, k, v, bias, window, row_scale, block, o, l
     for bh in prange(heads_total):
         bias_reversed = bias[bh % heads, ::-1].copy()
         buffer = np.empty(block * (block + window - 1), q.dtype)
-        finite = _all_finite(v[bh])
+        finite = all_finite(v[bh])
         for t0 in range(0, seq_len, block):
             t1 = min(t0 + block, seq_len)
             lo = max(0, t0 - window + 1)
@@ -244,7 +232,7 @@ def window_attention_backward_numba(grad, q, k, v, bias, window, row_scale, bloc
         dbias_reversed = np.zeros(window)
         p_buffer = np.empty(block * (block + window - 1), q.dtype)
         ds_buffer = np.empty_like(p_buffer)
-        finite = _all_finite(grad[bh]) and _all_finite(q[bh]) and _all_finite(k[bh])
+        finite = all_finite(grad[bh]) and all_finite(q[bh]) and all_finite(k[bh])
         delta = np.empty(seq_len)
         for t in range(seq_len):
             delta[t] = row_dot(grad[bh, t], o[bh, t])

@@ -17,7 +17,7 @@ from scratch import Tensor, gradcheck, tensor
 from scratch.autograd import functional as F
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
-    MODE_SU2, MODES, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
+    MODE_SU2, MODES, all_finite_numba, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
     route_forward_numba, route_forward_reference, squash_backward, squash_forward,
 )
 
@@ -314,3 +314,17 @@ def test_softmax_axis_matches_functional_softmax(rng):
     _, tape = route_forward_reference(u_hat, 2, MODE_SU2, 0.5)
     b1 = np.einsum("bknd,bkd->bkn", u_hat, tape.o[0])
     np.testing.assert_allclose(tape.c[1], F.softmax(b1, axis=1).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parallel_finiteness_check_finds_a_bad_value_in_any_sample(rng, batch, dtype):
+    """The check runs one sample per thread: a NaN or an infinity in the first, a middle or the last
+    sample, at its first or last entry, is found; a finite batch passes (np.isfinite is the reference)."""
+    u_hat = rng.normal(size=(batch, 3, 5, 4)).astype(dtype)
+    assert all_finite_numba(u_hat)
+    for sample in sorted({0, batch // 2, batch - 1}):
+        for entry, bad in [((0, 0, 0), np.nan), ((2, 4, 3), np.inf), ((1, 2, 1), -np.inf)]:
+            broken = u_hat.copy()
+            broken[(sample, *entry)] = bad
+            assert not all_finite_numba(broken) and not np.isfinite(broken).all()

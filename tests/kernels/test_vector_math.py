@@ -1,12 +1,12 @@
-"""The float32 helpers of the attention kernels (exp32, the ordered integer keys of the maximum), each
-against NumPy computed independently (``gemm`` is tested in test_vq_attention.py)."""
+"""The float32 helpers of the attention kernels (exp32, the ordered integer keys of the maximum, the
+finiteness check), each against NumPy computed independently (``gemm`` is tested in test_vq_attention.py)."""
 import math
 
 import numpy as np
 import pytest
 from numba import njit
 
-from scratch.kernels.vector_math import exp_like, order_key, row_dot, row_max, row_sum
+from scratch.kernels.vector_math import all_finite, exp_like, order_key, row_dot, row_max, row_sum
 
 
 @njit(cache=True)
@@ -90,3 +90,16 @@ def test_row_sum_and_row_dot_equal_numpy(dtype):
         assert row_sum(x) == pytest.approx(float(x.astype(np.float64).sum()), rel=tol, abs=tol)
         assert row_dot(x, y) == pytest.approx(float(x.astype(np.float64) @ y), rel=tol, abs=tol)
     assert np.isnan(row_sum(np.array([1.0, np.nan, 2.0], dtype)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, None])
+@pytest.mark.parametrize("shape", [(1,), (3, 17), (2, 5, 33)])
+def test_all_finite_equals_numpy_wherever_the_bad_value_is(rng, dtype, bad, shape):
+    size = int(np.prod(shape))
+    for position in sorted({0, size // 2, size - 1}):
+        x = (rng.standard_normal(shape) * 1e30).astype(dtype)  # large but finite: 0·x stays 0
+        if bad is not None:
+            x.reshape(-1)[position] = bad
+        assert all_finite(x) == bool(np.isfinite(x).all()) == (bad is None)
+    assert all_finite(np.zeros((0, 4), dtype))
