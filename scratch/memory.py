@@ -16,8 +16,8 @@ system time on one thread but 25–52 ms on two; routing (B 64, 1152 → 10 caps
 ``M_TRIM_THRESHOLD`` 2 GiB − 1): freed blocks stay in the heap and the next allocation of their size
 reuses them, with no page fault. The cost is that the process keeps its peak memory until it exits,
 which suits a training run. The training, reproduction and benchmark scripts call it at the start of
-``main``; nothing in the package calls it, and a program of your own may call it once at its start. Where malloc is not glibc's (macOS, Windows, musl) it does
-nothing and returns False.
+``main``; nothing in the package calls it, and a program of your own may call it once at its start.
+Where malloc is not glibc's (macOS, Windows, musl) it does nothing and returns False.
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from scratch import Tensor, gradcheck, tensor
 from scratch.autograd import functional as F
 from scratch.models.capsule import squash
 from scratch.kernels.routing import (
-    MODE_SU2, MODES, all_finite_numba, normalise_backward, normalise_forward, route, route_backward_numba, route_backward_reference,
-    route_forward_numba, route_forward_reference, squash_backward, squash_forward,
+    MODE_SU2, MODES, all_finite_numba, normalise_backward, normalise_forward, route, route_backward_numba,
+    route_backward_reference, route_forward_numba, route_forward_reference, squash_backward, squash_forward,
 )
 
 SHAPE = (3, 4, 7, 6)  # B, K, N, D as in the spec's gradient check
