@@ -155,11 +155,12 @@ def main(argv=None) -> int:
               "perturb_max": _perturb_max}
     for name in args.cases:
         run, problem = makers[name]()
-        for threads in (2, 1):  # compile and warm up
-            numba.set_num_threads(threads)
-            start = time.perf_counter()
-            run(threads)
-        calls = max(1, math.ceil(ROUND_SECONDS / (time.perf_counter() - start)))  # per round, timed on 1 thread
+        numba.set_num_threads(2)
+        run(2)  # compile and warm up both counts; the 1-thread call sets how many calls make a round
+        numba.set_num_threads(1)
+        start = time.perf_counter()
+        run(1)
+        calls = max(1, math.ceil(ROUND_SECONDS / (time.perf_counter() - start)))
         times = {1: float("inf"), 2: float("inf")}
         for _ in range(args.repeat):  # the two counts alternate, so a drift of the host meets both
             for threads in (1, 2):

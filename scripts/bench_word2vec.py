@@ -27,8 +27,8 @@ E epochs; its marginal time per epoch, (t_E − t_1) / (E − 1), leaves out the
 tokenizing, the vocabulary and the writing of the results, which both runs pay once. gensim trains on
 the same token lines for E epochs in this process; its time per epoch is its training time / E. Two
 untimed 1-epoch runs come first, so that Numba's cache and each run folder's token cache are made
-before any timed run. The two sides alternate ``--repeat`` times and each keeps its best. Raw words/s = corpus tokens / time per
-epoch on both sides.
+before any timed run. The two sides alternate ``--repeat`` times and each keeps its best. Raw words/s =
+corpus tokens / time per epoch on both sides.
 
 % of peak: FLOPs ≈ 6·d·(K+1) per (input, target) example over the sgemm peak of one core
 (2048², measured first). The two-thread figures share the machine with whatever else runs on it.
@@ -36,6 +36,7 @@ epoch on both sides.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -144,13 +145,10 @@ def main(argv=None) -> int:
         for t in tokens:
             counts[t] = counts.get(t, 0) + 1
     vocab = Vocab.from_counts(counts, args.min_count)
-    built: list = []
-
+    @functools.cache
     def chunks() -> list:
         """The id chunks our kernel trains on, made on first use (``--end-to-end`` alone needs none)."""
-        if not built:
-            built.extend(iter_token_chunks(path, vocab, 1 << 18, drop_unknown=True))
-        return built
+        return list(iter_token_chunks(path, vocab, 1 << 18, drop_unknown=True))
 
     print(f"corpus {path}: {len(lines)} lines, {raw_words} tokens, {len(vocab) - 1} words (min count "
           f"{args.min_count}); longest line {max(len(t) for t in lines)} tokens")
@@ -260,22 +258,23 @@ def end_to_end(args, path: Path, raw_words: int, theirs) -> dict:
              "--alpha", "0.025", "--min-alpha", "0.0001", "--threads", "1", "--seed", str(args.seed), "--overwrite"]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
 
-    def script_seconds(n: int, out: int | None = None) -> float:
+    def script_seconds(n: int, folder: int) -> float:
+        """Wall time of the script trained n epochs, its run in ``--out``/e2e_<folder>."""
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(script), *flags, "--epochs", str(n),
-                        "--out", str(args.out / f"e2e_{n if out is None else out}")],
+        subprocess.run([sys.executable, str(script), *flags, "--epochs", str(n), "--out", str(args.out / f"e2e_{folder}")],
                        check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return time.perf_counter() - start
 
     # untimed: Numba compiles the kernels into its cache and each run folder gets its token cache, which
     # would otherwise land in the first timed 1-epoch run and inflate the marginal epoch
-    script_seconds(1), script_seconds(1, out=epochs)
+    for folder in (1, epochs):
+        script_seconds(1, folder)
     print(f"\nend to end: train_word2vec.py at 1 and {epochs} epochs (fresh processes) vs gensim, 1 thread")
     print(f"{'repeat':>6}{'script 1 ep s':>15}{f'script {epochs} ep s':>15}{'marginal epoch s':>18}"
           f"{'gensim epoch s':>16}{'ours words/s':>14}{'gensim words/s':>16}{'ratio':>7}")
     ours_best = gensim_best = float("inf")
     for repeat in range(args.repeat):
-        one, many = script_seconds(1), script_seconds(epochs)
+        one, many = script_seconds(1, 1), script_seconds(epochs, epochs)
         marginal = (many - one) / (epochs - 1)
         gensim_epoch = theirs(epochs, args.seed, 1, True, 5)[1] / epochs if theirs is not None else float("nan")
         ours_best, gensim_best = min(ours_best, marginal), min(gensim_best, gensim_epoch)
