@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import Tensor, as_tensor
 from ..autograd import functional as F
+from ..kernels import conv
 from . import init
 from .module import Module, Parameter
 from ..validation import boolean, floating_dtype, generator, int_pair, positive_int
@@ -18,7 +19,9 @@ class Conv2d(Module):
     x: (N, in_channels, H, W) → y: (N, out_channels, H', W') with H' = ⌊(H + 2·padding − kh) / stride⌋ + 1
     (likewise W'); W: (out_channels, in_channels, kh, kw), b: (out_channels,). ``kernel_size``,
     ``stride`` and ``padding`` are an int or an (h, w) pair. Initialised as ``torch.nn.Conv2d``: W and b
-    ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels · kh · kw.
+    ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels · kh · kw. With stride 1 and x of the weight's
+    dtype (float32 or float64) it runs the Numba kernel ``scratch.kernels.conv`` (the same sums as
+    ``F.conv2d`` in another order), otherwise ``F.conv2d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -43,6 +46,8 @@ class Conv2d(Module):
         x = as_tensor(x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {x.shape}")
+        if self.stride == (1, 1) and x.dtype == self.weight.dtype and x.dtype in conv.DTYPES:
+            return conv.conv2d(x, self.weight, self.bias, self.padding)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:

@@ -300,6 +300,26 @@ def test_pools_by_definition_with_a_dropped_remainder(rng, name, reduce):
     np.testing.assert_allclose(y, expected)
 
 
+@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)),
+                                                 ((2, 3), (2, 1)), (3, 2)], ids=str)
+@pytest.mark.parametrize("size", [(8, 8), (7, 9)], ids=str)
+def test_avg_pool_by_definition(rng, kernel_size, stride, size):
+    """Forward and gradient against a loop over windows, for windows that tile x, disjoint ones with
+    a remainder, gapped ones and ones that overlap along one axis or both."""
+    x = rng.standard_normal((2, 3) + size)
+    (kh, kw), (sh, sw) = int_pair("k", kernel_size, 1), int_pair("s", stride, 1)
+    leaf = scratch.tensor(x, requires_grad=True)
+    y = F.avg_pool2d(leaf, kernel_size, stride)
+    upstream = rng.standard_normal(y.shape)
+    y.backward(upstream)
+    expected_y, expected_dx = np.empty(y.shape), np.zeros(x.shape)
+    for n, c, p, q in np.ndindex(*y.shape):
+        expected_y[n, c, p, q] = x[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw].mean()
+        expected_dx[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw] += upstream[n, c, p, q] / (kh * kw)
+    np.testing.assert_allclose(y.data, expected_y, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(leaf.grad, expected_dx, rtol=1e-14, atol=1e-15)
+
+
 def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
     x = scratch.tensor([[1.0, 5.0, 5.0], [5.0, 0.0, 2.0]], requires_grad=True)
     F.max_pool2d(x, 2, stride=1).sum().backward()

@@ -160,20 +160,33 @@ class Conv2d(Function):
 
 
 class AvgPool2d(Function):
-    """y = (1/(kh·kw)) Σ_offsets x[slice];  dx[slice] += g / (kh·kw) for every offset."""
+    """y = (1/(kh·kw)) Σ_offsets x[slice];  dx[slice] += g / (kh·kw) for every offset.
+
+    The sum is kept in one array, added into in place. Windows that do not overlap (stride ≥
+    kernel) own their entries, so the backward writes each offset's share into its slice, into an
+    array it need not zero first when the windows tile x exactly.
+    """
 
     @staticmethod
     def forward(ctx, x, kernel, stride):
         slices = offset_slices(x.shape[-2:], kernel, stride)
         ctx.shape, ctx.slices = x.shape, slices
-        return sum(x[window_offset] for window_offset in slices) / len(slices)
+        ctx.disjoint, ctx.tiled = _layout(x.shape, kernel, stride)
+        total = x[slices[0]] + x[slices[1]] if len(slices) > 1 else x[slices[0]].copy()
+        for window_offset in slices[2:]:
+            total += x[window_offset]
+        total /= len(slices)
+        return total
 
     @staticmethod
     def backward(ctx, grad):
-        dx = np.zeros(ctx.shape, dtype=grad.dtype)
+        dx = (np.empty if ctx.tiled else np.zeros)(ctx.shape, dtype=grad.dtype)
         share = grad / len(ctx.slices)
         for window_offset in ctx.slices:
-            dx[window_offset] += share
+            if ctx.disjoint:
+                dx[window_offset] = share
+            else:
+                dx[window_offset] += share
         return dx
 
 
@@ -191,14 +204,13 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride):
-        (kh, kw), (sh, sw) = kernel, stride
+        kh, kw = kernel
         slices = offset_slices(x.shape[-2:], kernel, stride)
         row_max = _maximum([x[..., slices[kw * i][-2], :] for i in range(kh)])
         y = _maximum([row_max[..., slices[j][-1]] for j in range(kw)])
         ctx.save_for_backward(x, y)
-        ctx.slices, ctx.disjoint = slices, sh >= kh and sw >= kw
-        # windows that tile x exactly: the backward writes every entry of dx, so it need not zero it first
-        ctx.tiled = (sh, sw) == (kh, kw) and x.shape[-2] % kh == 0 and x.shape[-1] % kw == 0
+        ctx.slices = slices
+        ctx.disjoint, ctx.tiled = _layout(x.shape, kernel, stride)
         return y
 
     @staticmethod
@@ -216,6 +228,13 @@ class MaxPool2d(Function):
         return dx
 
 
+def _layout(shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[bool, bool]:
+    """Whether pooling windows are disjoint (stride ≥ kernel), and whether they tile x (..., H, W)
+    exactly: then a backward writes every entry of dx, so it need not zero it first."""
+    (kh, kw), (sh, sw) = kernel, stride
+    return sh >= kh and sw >= kw, (sh, sw) == (kh, kw) and shape[-2] % kh == 0 and shape[-1] % kw == 0
+
+
 def _maximum(arrays: list[np.ndarray]) -> np.ndarray:
     """The elementwise maximum of one or more arrays of one shape, as a new array."""
     out = np.maximum(arrays[0], arrays[1]) if len(arrays) > 1 else arrays[0].copy()
@@ -231,6 +250,13 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: 
     H' = ⌊(H + 2·ph − kh)/sh⌋ + 1 (likewise W'); ``stride`` ≥ 1 and zero ``padding`` ≥ 0 are an int
     or an (h, w) pair. See ``Conv2d`` for the math.
     """
+    x, weight, bias, stride, padding = conv2d_arguments(x, weight, bias, stride, padding)
+    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+
+
+def conv2d_arguments(x: Any, weight: Any, bias: Any, stride: IntPair, padding: IntPair):
+    """``conv2d``'s arguments checked, each named in the error: (x, weight, bias, stride, padding) with
+    tensors (bias None or a tensor) and (h, w) pairs."""
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != 4:
         raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}")
@@ -243,7 +269,7 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: IntPair = 1, padding: 
             raise ValueError(f"bias must have shape {weight.shape[:1]} (one per output channel), got {bias.shape}")
     stride, padding = int_pair("stride", stride, 1), int_pair("padding", padding, 0)
     _check_fits(weight.shape[2:], x.shape[2:], padding, "weight")
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+    return x, weight, bias, stride, padding
 
 
 def avg_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None) -> Tensor:

@@ -1,0 +1,210 @@
+"""2-D convolution with stride 1 as kh·kw matrix products per image, without the im2col copy.
+
+For an image x (C, H, W), a weight W (O, C, kh, kw) and output positions (p, q), p < H' = H − kh + 1,
+q < W' = W − kw + 1,
+
+    y[o, p, q] = b[o] + Σ_{i,j} Σ_c W[o, c, i, j] · x[c, p + i, q + j].
+
+Read the image flat, x_f (C, H·W), and index the outputs by t = W·p + q (pitch W, as ``ImageColumns``
+in ``scratch.autograd.functional.conv`` does with stride 1). Then x[c, p + i, q + j] = x_f[c, t + W·i + j]:
+for a fixed kernel offset (i, j) the entries the outputs read form the block x_f[:, s : s + L],
+s = W·i + j, L = W·(H' − 1) + W', a (C, L) matrix with row stride H·W that BLAS reads in place. So
+
+    Y = Σ_{i,j} W_ij · x_f[:, s_ij : s_ij + L]        (W_ij = W[:, :, i, j], O × C; Y: O × L)
+
+is kh·kw matrix products accumulated into one (O, L) buffer (``gemm`` with β = 1); the W − W'
+columns of each output row with q ≥ W' wrap into the next image row and are not copied out. The
+backward runs the same blocks the other way, with G the output gradient in that layout, zero at
+the wrapped columns:
+
+    dW_ij += G · x_f[:, s_ij : s_ij + L]ᵀ,   dx_f[:, s_ij : s_ij + L] += W_ijᵀ · G,   db += G · 1.
+
+The engine's ``Conv2d`` (the reference twin, ``F.conv2d``) copies every block into one
+(kh·kw·C, L) matrix per image first, nine times the input for a 3 × 3 kernel, and adds the
+gradient back from such a matrix (col2im). Both compute the same sums, in a different order, so
+they agree to rounding, not bitwise.
+
+``prange`` runs over blocks of ``IMAGES_PER_BLOCK`` images; each block sums its own dW and db, and
+the blocks' sums are added in block order, so the result does not depend on the thread count.
+``nn.Conv2d`` calls this kernel for stride 1 on float32 and float64 inputs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from ..autograd import Function, Tensor, as_tensor
+from ..autograd import functional as F
+from ..autograd.functional.conv import conv2d_arguments
+from . import IMPLEMENTATIONS, NUMBA
+from .blas import gemm
+from ..validation import choice
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+WIDE_IMAGE = 256
+SMALL_PRODUCT = 10 ** 6
+MAX_IMAGES_PER_BLOCK = 8
+# The backward's partial sums of dW and db: lane ℓ sums blocks ℓ, ℓ + LANES, …; a fixed count, so that
+# the result does not depend on the thread count, and one that two threads share evenly.
+LANES = 8
+
+
+@njit(cache=True)
+def _interleave(x, n0, m):
+    """Images x[n0 : n0 + m] (each C, H, W) as one (C, H·W·m) matrix, image i at column t·m + i: a
+    copy, or the flat image itself when m = 1."""
+    c, pixels = x.shape[1], x.shape[2] * x.shape[3]
+    if m == 1:
+        return x[n0].reshape(c, pixels)
+    block = np.empty((c, pixels * m), x.dtype)
+    for i in range(m):
+        image = x[n0 + i].reshape(c, pixels)
+        for ch in range(c):
+            row, source = block[ch], image[ch]
+            for t in range(pixels):
+                row[t * m + i] = source[t]
+    return block
+
+
+@njit(cache=True, parallel=True)
+def conv_forward_numba(x, w_offsets, bias, kw, images_per_block, y):
+    """y (N, O, H', W') ← the convolution of x (N, C, H, W) with w_offsets (kh·kw, O, C) (W_ij at
+    k = kw·i + j), plus bias (O,) unless it is empty. One block of images per ``prange`` step."""
+    n_images, w = len(x), x.shape[3]
+    o, h_out, w_out = y.shape[1], y.shape[2], y.shape[3]
+    length = (h_out - 1) * w + w_out
+    zero = np.zeros(1, y.dtype)[0]
+    for block in prange((n_images + images_per_block - 1) // images_per_block):
+        n0 = block * images_per_block
+        m = min(images_per_block, n_images - n0)
+        xb = _interleave(x, n0, m)
+        cols = np.empty((o, length * m), y.dtype)
+        for k in range(len(w_offsets)):
+            start = ((k // kw) * w + k % kw) * m
+            gemm(w_offsets[k], xb[:, start:start + length * m], cols, 0.0 if k == 0 else 1.0)
+        for i in range(m):
+            for oc in range(o):
+                shift, row = bias[oc] if len(bias) else zero, cols[oc]
+                for p in range(h_out):
+                    out = y[n0 + i, oc, p]
+                    for q in range(w_out):
+                        out[q] = row[(p * w + q) * m + i] + shift
+
+
+@njit(cache=True, parallel=True)
+def conv_backward_numba(x, w_offsets, grad, kw, images_per_block, dx, dw_lanes, db_lanes):
+    """The gradients of ``conv_forward_numba`` for grad (N, O, H', W'): dx (N, C, H, W) is written
+    unless it is empty; dw_lanes (LANES, kh·kw, O, C) and db_lanes (LANES, O), zero on entry, get the
+    sums of lane ℓ's blocks ℓ, ℓ + LANES, … unless they are empty."""
+    n_images, c, h, w = x.shape
+    o, h_out, w_out = grad.shape[1], grad.shape[2], grad.shape[3]
+    length, pixels = (h_out - 1) * w + w_out, h * w
+    need_x, need_w, need_b = len(dx) > 0, len(dw_lanes) > 0, len(db_lanes) > 0
+    n_blocks = (n_images + images_per_block - 1) // images_per_block
+    for lane in prange(LANES):
+        for block in range(lane, n_blocks, LANES):
+            n0 = block * images_per_block
+            m = min(images_per_block, n_images - n0)
+            g_cols = np.zeros((o, length * m), grad.dtype)  # the wrapped columns stay 0
+            for i in range(m):
+                for oc in range(o):
+                    row, total = g_cols[oc], 0.0
+                    for p in range(h_out):
+                        g = grad[n0 + i, oc, p]
+                        for q in range(w_out):
+                            row[(p * w + q) * m + i] = g[q]
+                            total += g[q]
+                    if need_b:
+                        db_lanes[lane, oc] += total
+            if need_w:
+                xb = _interleave(x, n0, m)
+                for k in range(len(w_offsets)):
+                    start = ((k // kw) * w + k % kw) * m
+                    gemm(g_cols, xb[:, start:start + length * m].T, dw_lanes[lane, k], 1.0)
+            if need_x:  # into dx itself for one image, else into an interleaved block copied out
+                dxb = dx[n0].reshape(c, pixels) if m == 1 else np.empty((c, pixels * m), grad.dtype)
+                dxb[:, :] = 0.0
+                for k in range(len(w_offsets)):
+                    start = ((k // kw) * w + k % kw) * m
+                    gemm(w_offsets[k].T, g_cols, dxb[:, start:start + length * m], 1.0)
+                for i in range(m if m > 1 else 0):
+                    image = dx[n0 + i].reshape(c, pixels)
+                    for ch in range(c):
+                        row, out = dxb[ch], image[ch]
+                        for t in range(pixels):
+                            out[t] = row[t * m + i]
+
+
+def images_per_block(out_channels: int, in_channels: int, length: int) -> int:
+    """How many images share one set of products (O × C by C × m·L): one for images of at least
+    ``WIDE_IMAGE`` output columns L; else as many as keep a product within ``SMALL_PRODUCT``
+    multiply-adds, or ``MAX_IMAGES_PER_BLOCK`` when one image's product is already past it."""
+    one = out_channels * in_channels * length
+    if length >= WIDE_IMAGE:
+        return 1
+    return MAX_IMAGES_PER_BLOCK if one > SMALL_PRODUCT else max(1, min(MAX_IMAGES_PER_BLOCK, SMALL_PRODUCT // one))
+
+
+class Conv2dStride1(Function):
+    """y = conv2d(x, W, b) with stride 1, by ``conv_forward_numba``; x is kept padded and contiguous."""
+
+    fresh_gradients = True  # dx, dW and db are allocated by the backward
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, padding):
+        (ph, pw), (o, c, kh, kw) = padding, weight.shape
+        x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else np.ascontiguousarray(x)
+        w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 0, 1).reshape(kh * kw, o, c))
+        (h, w), (h_out, w_out) = x_pad.shape[2:], (x_pad.shape[2] - kh + 1, x_pad.shape[3] - kw + 1)
+        block = images_per_block(o, c, (h_out - 1) * w + w_out)
+        y = np.empty((len(x), o, h_out, w_out), x.dtype)
+        conv_forward_numba(x_pad, w_offsets, np.empty(0, x.dtype) if bias is None else bias, kw, block, y)
+        ctx.save_for_backward(x_pad, w_offsets)
+        ctx.padding, ctx.images_per_block = padding, block
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_pad, w_offsets = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        (ph, pw), (k, o, c), dtype = ctx.padding, w_offsets.shape, x_pad.dtype
+        dx_pad = np.empty(x_pad.shape if need_x else (0, 1, 1, 1), dtype)
+        dw_lanes = np.zeros((LANES, k, o, c) if need_w else (0, 1, 1, 1), dtype)
+        db_lanes = np.zeros((LANES, o) if need_b else (0, 1), dtype)
+        kw = x_pad.shape[3] - grad.shape[3] + 1
+        conv_backward_numba(x_pad, w_offsets, np.ascontiguousarray(grad, dtype), kw, ctx.images_per_block,
+                            dx_pad, dw_lanes, db_lanes)
+        dx = dw = db = None
+        if need_x:
+            dx = dx_pad[:, :, ph:dx_pad.shape[2] - ph, pw:dx_pad.shape[3] - pw] if ph or pw else dx_pad
+        if need_w:
+            dw = np.ascontiguousarray(_sum_lanes(dw_lanes).reshape(k // kw, kw, o, c).transpose(2, 3, 0, 1))
+        if need_b:
+            db = _sum_lanes(db_lanes)
+        return dx, dw, db
+
+
+def _sum_lanes(lanes: np.ndarray) -> np.ndarray:
+    """lanes[0] + lanes[1] + …, added in this order."""
+    total = lanes[0].copy()
+    for lane in lanes[1:]:
+        total += lane
+    return total
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implementation: str = NUMBA) -> Tensor:
+    """2-D cross-correlation with stride 1, NCHW: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or
+    None → y (N, O, H + 2·ph − kh + 1, W + 2·pw − kw + 1). ``padding`` (zeros) is an int or an (h, w)
+    pair. x, weight and bias share one dtype, float32 or float64. ``implementation`` ∈ {"numba",
+    "numpy"}: this kernel, or its twin ``F.conv2d`` (the same sums in another order; see the module
+    docstring)."""
+    if choice("implementation", implementation, IMPLEMENTATIONS) != NUMBA:
+        return F.conv2d(x, weight, bias, 1, padding)
+    x, weight, bias, _, padding = conv2d_arguments(x, weight, bias, 1, padding)
+    choice("x.dtype", x.dtype, DTYPES)
+    for name, array in (("weight", weight), ("bias", bias)):
+        if array is not None and array.dtype != x.dtype:
+            raise ValueError(f"{name}.dtype must be x's ({x.dtype}), got {array.dtype}")
+    return Conv2dStride1.apply(x, weight, bias, padding=padding)
