@@ -40,15 +40,18 @@ from ..autograd import functional as F
 from ..autograd.functional.conv import conv2d_arguments
 from . import IMPLEMENTATIONS, NUMBA
 from .blas import gemm
+from .winograd import LANES, Conv2dWinograd, sum_lanes
 from ..validation import choice
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+AUTO, WINOGRAD, OFFSETS = "auto", "winograd", "offsets"
+ALGORITHMS = (AUTO, WINOGRAD, OFFSETS)
+# Winograd's transforms loop over the channels; with 16 or 32 of them the loops are too short to pay
+# for the 2.25× fewer multiply-adds, with 64 and 128 they do (docs/capsule.md, "Convolution").
+WINOGRAD_CHANNELS = 64
 WIDE_IMAGE = 256
 SMALL_PRODUCT = 10 ** 6
 MAX_IMAGES_PER_BLOCK = 8
-# The backward's partial sums of dW and db: lane ℓ sums blocks ℓ, ℓ + LANES, …; a fixed count, so that
-# the result does not depend on the thread count, and one that two threads share evenly.
-LANES = 8
 
 
 @njit(cache=True)
@@ -180,31 +183,32 @@ class Conv2dStride1(Function):
         if need_x:
             dx = dx_pad[:, :, ph:dx_pad.shape[2] - ph, pw:dx_pad.shape[3] - pw] if ph or pw else dx_pad
         if need_w:
-            dw = np.ascontiguousarray(_sum_lanes(dw_lanes).reshape(k // kw, kw, o, c).transpose(2, 3, 0, 1))
+            dw = np.ascontiguousarray(sum_lanes(dw_lanes).reshape(k // kw, kw, o, c).transpose(2, 3, 0, 1))
         if need_b:
-            db = _sum_lanes(db_lanes)
+            db = sum_lanes(db_lanes)
         return dx, dw, db
 
 
-def _sum_lanes(lanes: np.ndarray) -> np.ndarray:
-    """lanes[0] + lanes[1] + …, added in this order."""
-    total = lanes[0].copy()
-    for lane in lanes[1:]:
-        total += lane
-    return total
-
-
-def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implementation: str = NUMBA) -> Tensor:
+def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implementation: str = NUMBA,
+           algorithm: str = AUTO) -> Tensor:
     """2-D cross-correlation with stride 1, NCHW: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or
     None → y (N, O, H + 2·ph − kh + 1, W + 2·pw − kw + 1). ``padding`` (zeros) is an int or an (h, w)
     pair. x, weight and bias share one dtype, float32 or float64. ``implementation`` ∈ {"numba",
-    "numpy"}: this kernel, or its twin ``F.conv2d`` (the same sums in another order; see the module
-    docstring)."""
+    "numpy"}: the Numba kernels, or their twin ``F.conv2d`` (the same sums in another order).
+    ``algorithm`` picks the kernel: "offsets" (this module's), "winograd" (``scratch.kernels.winograd``,
+    3 × 3 kernels only) or "auto": Winograd's for 3 × 3 kernels with at least ``WINOGRAD_CHANNELS``
+    input and output channels, the offsets' otherwise."""
     if choice("implementation", implementation, IMPLEMENTATIONS) != NUMBA:
         return F.conv2d(x, weight, bias, 1, padding)
+    algorithm = choice("algorithm", algorithm, ALGORITHMS)
     x, weight, bias, _, padding = conv2d_arguments(x, weight, bias, 1, padding)
     choice("x.dtype", x.dtype, DTYPES)
     for name, array in (("weight", weight), ("bias", bias)):
         if array is not None and array.dtype != x.dtype:
             raise ValueError(f"{name}.dtype must be x's ({x.dtype}), got {array.dtype}")
+    three_by_three = weight.shape[2:] == (3, 3)
+    if algorithm == WINOGRAD and not three_by_three:
+        raise ValueError(f"algorithm 'winograd' needs a 3×3 kernel, got weight of shape {weight.shape}")
+    if algorithm == WINOGRAD or (algorithm == AUTO and three_by_three and min(weight.shape[:2]) >= WINOGRAD_CHANNELS):
+        return Conv2dWinograd.apply(x, weight, bias, padding=padding)
     return Conv2dStride1.apply(x, weight, bias, padding=padding)

@@ -1,14 +1,15 @@
-"""Stride-1 convolution kernel: outputs and gradients == a loop over kernel offsets written here and
-== the twin F.conv2d, for one image per block, interleaved blocks, a last partial block and lanes that
-sum more than one block; float64 gradcheck; the same bits on one thread and on all; nn.Conv2d's
-choice of the kernel; bad input refused by name."""
+"""Stride-1 convolution kernels, per-offset products and Winograd's F(2 × 2, 3 × 3): outputs and
+gradients == a loop over kernel offsets written here and == the twin F.conv2d, for one image per block,
+several, a last partial block and lanes that sum more than one block, odd output sizes; float64
+gradcheck; the same bits on one thread and on all; the choice of algorithm and nn.Conv2d's choice of
+the kernel; bad input refused by name."""
 import numba
 import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, nn
 from scratch.autograd import functional as F
-from scratch.kernels import conv
+from scratch.kernels import conv, winograd
 
 # (N, C, O, H, W, kh, kw, padding): images per block 1 (at least WIDE_IMAGE output columns), 8 (small
 # products), between (a product near SMALL_PRODUCT) and 8 again (one image's product past it); N not a
@@ -21,7 +22,12 @@ CASES = [
     ((11, 128, 128, 10, 10, 3, 3, 0), 8),
     ((1, 4, 3, 5, 6, 1, 1, (1, 2)), 8),
     ((9, 2, 3, 4, 5, 6, 5, 1), 8),
+    # for Winograd: 16 images of 16 tiles per block and 9 blocks (more than LANES); odd output sizes
+    ((140, 3, 4, 10, 10, 3, 3, 0), 8),
+    ((5, 2, 3, 9, 8, 3, 3, 0), 8),
+    ((4, 3, 2, 6, 7, 3, 3, (1, 0)), 8),
 ]
+ALGORITHMS = ["offsets", "winograd"]
 
 
 def conv_by_offsets(x, w, b, padding, g):
@@ -39,10 +45,10 @@ def conv_by_offsets(x, w, b, padding, g):
     return y, dx_pad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, g.sum(axis=(0, 2, 3))
 
 
-def run(x, w, b, padding, g, implementation="numba", x_grad=True):
+def run(x, w, b, padding, g, implementation="numba", x_grad=True, algorithm="auto"):
     leaves = [Tensor(x, requires_grad=x_grad), Tensor(w, requires_grad=True)]
     leaves.append(None if b is None else Tensor(b, requires_grad=True))
-    y = conv.conv2d(leaves[0], leaves[1], leaves[2], padding, implementation=implementation)
+    y = conv.conv2d(leaves[0], leaves[1], leaves[2], padding, implementation=implementation, algorithm=algorithm)
     y.backward(g)
     return [y.data] + [None if leaf is None else leaf.grad for leaf in leaves]
 
@@ -58,17 +64,20 @@ def draw(rng, case, dtype):
 
 
 @pytest.mark.parametrize("case, block", CASES, ids=str)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_kernel_equals_the_loop_and_the_twin(rng, case, block, dtype, use_bias):
-    x, w, b, padding, g = draw(rng, case, dtype)
+def test_kernel_equals_the_loop_and_the_twin(rng, case, block, algorithm, dtype, use_bias):
     n, c, o, h, wd, kh, kw, _ = case
+    if algorithm == "winograd" and (kh, kw) != (3, 3):
+        pytest.skip("Winograd's kernel is for 3 × 3 kernels")
+    x, w, b, padding, g = draw(rng, case, dtype)
     w_out = wd + 2 * padding[1] - kw + 1
     assert conv.images_per_block(o, c, (h + 2 * padding[0] - kh) * (wd + 2 * padding[1]) + w_out) == block
     b = b if use_bias else None
     expected = conv_by_offsets(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
                                padding, g.astype(np.float64))
-    ours, twin = run(x, w, b, padding, g), run(x, w, b, padding, g, "numpy")
+    ours, twin = run(x, w, b, padding, g, algorithm=algorithm), run(x, w, b, padding, g, "numpy")
     tolerance = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
     for name, a, t, e in zip(("y", "dx", "dW", "db"), ours, twin, expected):
         if name == "db" and b is None:
@@ -80,23 +89,45 @@ def test_kernel_equals_the_loop_and_the_twin(rng, case, block, dtype, use_bias):
         np.testing.assert_allclose(a / scale, t / scale, **tolerance, err_msg=name)
 
 
-def test_gradcheck(rng):
-    x, w, b = (Tensor(rng.standard_normal(shape), requires_grad=True) for shape in ((11, 3, 5, 6), (4, 3, 3, 2), (4,)))
-    assert gradcheck(lambda x, w, b: conv.conv2d(x, w, b, (1, 2)), [x, w, b])
-    assert gradcheck(lambda x, w: conv.conv2d(x, w), [x, w])
+@pytest.mark.parametrize("kernel, algorithm", [((3, 2), "offsets"), ((3, 3), "offsets"), ((3, 3), "winograd")])
+def test_gradcheck(rng, kernel, algorithm):
+    x, w, b = (Tensor(rng.standard_normal(shape), requires_grad=True) for shape in ((11, 3, 5, 6), (4, 3) + kernel, (4,)))
+    assert gradcheck(lambda x, w, b: conv.conv2d(x, w, b, (1, 2), algorithm=algorithm), [x, w, b])
+    assert gradcheck(lambda x, w: conv.conv2d(x, w, algorithm=algorithm), [x, w])
 
 
-def test_the_same_bits_on_one_thread_and_on_all(rng):
-    """Lanes, not threads, split the sums: 70 images in 9 blocks give the same bits on any thread count."""
-    x, w, b, padding, g = draw(rng, CASES[1][0], np.float32)
+@pytest.mark.parametrize("case, algorithm", [(CASES[1][0], "offsets"), (CASES[6][0], "winograd")], ids=str)
+def test_the_same_bits_on_one_thread_and_on_all(rng, case, algorithm):
+    """Lanes, not threads, split the sums: 9 blocks of images give the same bits on any thread count."""
+    x, w, b, padding, g = draw(rng, case, np.float32)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = run(x, w, b, padding, g)
+        one = run(x, w, b, padding, g, algorithm=algorithm)
     finally:
         numba.set_num_threads(threads)
-    for a, c in zip(one, run(x, w, b, padding, g)):
+    for a, c in zip(one, run(x, w, b, padding, g, algorithm=algorithm)):
         np.testing.assert_array_equal(a, c)
+
+
+def test_the_winograd_cases_have_more_blocks_than_lanes_and_partial_blocks():
+    """140 images of 4 × 4 tiles (8 × 8 outputs) fill more blocks than there are lanes, the last one
+    partial; a single image beyond ``TILES_PER_BLOCK`` tiles still makes a block."""
+    per_block = winograd.images_per_block(16)
+    assert -(-140 // per_block) > winograd.LANES and 140 % per_block
+    assert winograd.images_per_block(winograd.TILES_PER_BLOCK + 1) == 1
+
+
+@pytest.mark.parametrize("channels, kernel, expected", [((64, 64), (3, 3), "Conv2dWinograd"),
+                                                         ((32, 64), (3, 3), "Conv2dStride1"),
+                                                         ((64, 64), (3, 2), "Conv2dStride1")])
+def test_auto_picks_winograd_for_3x3_kernels_with_enough_channels(rng, monkeypatch, channels, kernel, expected):
+    picked = []
+    for function in (conv.Conv2dStride1, conv.Conv2dWinograd):
+        monkeypatch.setattr(function, "apply", classmethod(lambda cls, *args, **kwargs: picked.append(cls.__name__)))
+    o, c = channels
+    conv.conv2d(np.zeros((1, c, 5, 5), np.float32), np.zeros((o, c) + kernel, np.float32))
+    assert picked == [expected]
 
 
 def test_an_input_without_gradient_and_a_non_contiguous_one(rng):
@@ -136,5 +167,10 @@ def test_nn_conv2d_runs_the_kernel_for_stride_1(rng, monkeypatch):
 def test_bad_input_is_refused_by_name(x, w, b, message):
     with pytest.raises(ValueError, match=message):
         conv.conv2d(x, w, b)
+    x, w = np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 3, 3))
     with pytest.raises(ValueError, match="implementation"):
-        conv.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 3, 3)), implementation="torch")
+        conv.conv2d(x, w, implementation="torch")
+    with pytest.raises(ValueError, match="algorithm"):
+        conv.conv2d(x, w, algorithm="fft")
+    with pytest.raises(ValueError, match="algorithm 'winograd' needs a 3×3 kernel"):
+        conv.conv2d(x, np.zeros((3, 2, 3, 2)), algorithm="winograd")
