@@ -6,6 +6,9 @@
    backward as twice the forward.
 2. One training step (forward, margin loss, backward, Adam) of Su's capsule net and of the CNN
    baseline, ours vs the same model in torch CPU eager, as images/s.
+3. The conv stack's four 3 × 3 convolutions, forward + backward (no input gradient for the first, as
+   in training): the per-offset kernel, Winograd's, the engine's im2col (their twin) and torch.
+   FLOPs counted as the direct sum's, 2·B·O·C·9·H'·W' per pass, three passes (two for the first).
 
 Threads are pinned to ``--threads`` before NumPy, Numba and torch start; the machine's sgemm peak
 (2048², float32) is measured first and every rate is also given as % of it.
@@ -43,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--widths", nargs="+", default=["-".join(map(str, w)) for w in (SMALL_WIDTHS, SU_WIDTHS)],
                    help="conv widths of step 2")
     p.add_argument("--repeat", type=int, default=5, help="timing rounds (best is kept)")
+    p.add_argument("--skip", nargs="*", default=[], choices=["routing", "steps", "layers"], help="sections to leave out")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -52,23 +56,32 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     import numpy as np
 
-    from scratch import tensor
-    from scratch.bench import best_time, machine_summary, optional_torch, sgemm_peak_gflops
-    from scratch.kernels.routing import route
+    from scratch.bench import machine_summary, optional_torch, sgemm_peak_gflops
     from scratch.memory import keep_freed_memory
-    from scratch.models.capsule import build_model
-    from scratch.optim import Adam
     keep_freed_memory()  # for both sides: the arrays freed every call are reused, not faulted in again
     torch = optional_torch(args.threads)
-    if torch is not None:
-        from scratch.crosscheck.torch_reference.capsule import margin_loss as torch_margin_loss, torch_model, torch_route
 
     peak = sgemm_peak_gflops()
     print(machine_summary() + (f", torch {torch.__version__}" if torch else ", torch not installed"))
     print(f"threads {args.threads}; sgemm 2048² peak {peak:.1f} GFLOP/s\n")
     rng = np.random.default_rng(args.seed)
-    b, k, d, r = args.batch_size, 10, 16, args.iterations
+    if "routing" not in args.skip:
+        bench_routing(args, rng, peak, torch)
+    if "steps" not in args.skip:
+        bench_steps(args, rng, torch)
+    if "layers" not in args.skip:
+        bench_layers(args, rng, torch)
 
+
+def bench_routing(args, rng, peak, torch) -> None:
+    import numpy as np
+
+    from scratch import tensor
+    from scratch.bench import best_time
+    from scratch.kernels.routing import route
+    if torch is not None:
+        from scratch.crosscheck.torch_reference.capsule import torch_route
+    b, k, d, r = args.batch_size, 10, 16, args.iterations
     print(f"1. routing forward+backward, mode {args.mode}, r {r}, B {b}, K {k}, D {d}, float32")
     print("| N | ours (Numba) ms | NumPy reference ms | torch eager ms | reference / ours | torch / ours | ours GFLOP/s (% peak) |")
     print("|---|---|---|---|---|---|---|")
@@ -95,6 +108,17 @@ def main(argv=None) -> None:
         print(f"| {n} | {1e3 * times['numba']:.2f} | {1e3 * times['numpy']:.2f} | {torch_cells[0]} | "
               f"{times['numpy'] / times['numba']:.2f}× | {torch_cells[1]} | {gflops:.2f} ({100 * gflops / peak:.1f}%) |")
 
+
+
+def bench_steps(args, rng, torch) -> None:
+    import numpy as np
+
+    from scratch.bench import best_time
+    from scratch.models.capsule import build_model
+    from scratch.optim import Adam
+    if torch is not None:
+        from scratch.crosscheck.torch_reference.capsule import margin_loss as torch_margin_loss, torch_model
+    b, r = args.batch_size, args.iterations
     print(f"\n2. training step (forward, margin loss, backward, Adam), B {b}, 28×28 images, float32")
     print("| model | widths | ours img/s | torch eager img/s | ours / torch time |")
     print("|---|---|---|---|---|")
@@ -128,6 +152,53 @@ def main(argv=None) -> None:
                 t_torch = best_time(torch_step, repeat=args.repeat, min_seconds=0.5)
                 cells = (f"{b / t_torch:.0f}", f"{t_ours / t_torch:.2f}×")
             print(f"| {name} | {spec} | {b / t_ours:.0f} | {cells[0]} | {cells[1]} |")
+
+
+def bench_layers(args, rng, torch) -> None:
+    import numpy as np
+
+    from scratch import tensor
+    from scratch.autograd import functional as F
+    from scratch.bench import best_time
+    from scratch.kernels import conv
+    b = args.batch_size
+    print(f"\n3. the conv stack's 3×3 convolutions, forward + backward, B {b}, float32, "
+          "ms (GFLOP/s of the direct sum)")
+    print("| C → O | input | offsets | Winograd | engine (im2col) | torch | torch / best of ours |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in args.widths:
+        widths = (1,) + tuple(int(w) for w in spec.split("-"))
+        for c, o, size in zip(widths, widths[1:], (28, 26, 12, 10)):
+            x = rng.normal(size=(b, c, size, size)).astype(np.float32)
+            w = (rng.normal(size=(o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+            bias = np.zeros(o, np.float32)
+            g = rng.normal(size=(b, o, size - 2, size - 2)).astype(np.float32)
+            passes = 2 if c == 1 else 3
+            flops = passes * 2 * b * o * c * 9 * (size - 2) ** 2
+
+            def ours(function):
+                leaves = tensor(x, requires_grad=c > 1), tensor(w, requires_grad=True), tensor(bias, requires_grad=True)
+                function(*leaves).backward(g)
+
+            runs = {"offsets": lambda *t: conv.conv2d(*t, algorithm="offsets"),
+                    "winograd": lambda *t: conv.conv2d(*t, algorithm="winograd"),
+                    "engine": lambda *t: F.conv2d(*t)}
+            times = {name: best_time(lambda f=f: ours(f), repeat=args.repeat) for name, f in runs.items()}
+            cells = [f"{1e3 * t:.1f} ({flops / t / 1e9:.0f})" for t in times.values()]
+            if torch is not None:
+                x_t, w_t, b_t, g_t = (torch.from_numpy(a) for a in (x, w, bias, g))
+
+                def theirs():
+                    leaves = [x_t.clone().requires_grad_(c > 1), w_t.clone().requires_grad_(),
+                              b_t.clone().requires_grad_()]
+                    torch.nn.functional.conv2d(*leaves).backward(g_t)
+
+                t_torch = best_time(theirs, repeat=args.repeat)
+                cells += [f"{1e3 * t_torch:.1f} ({flops / t_torch / 1e9:.0f})",
+                          f"{t_torch / min(times['offsets'], times['winograd']):.2f}×"]
+            else:
+                cells += ["-", "-"]
+            print(f"| {c} → {o} | {size}×{size} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

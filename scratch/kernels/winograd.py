@@ -241,7 +241,8 @@ class Conv2dWinograd(Function):
         (ph, pw), (n, c, h, w) = padding, x.shape
         h_out, w_out = h + 2 * ph - 2, w + 2 * pw - 2
         # an odd output size is computed one row or column larger, on one more zero row or column
-        x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph + h_out % 2), (pw, pw + w_out % 2)))
+        pads = ((0, 0), (0, 0), (ph, ph + h_out % 2), (pw, pw + w_out % 2))
+        x_pad = np.pad(x, pads) if any(map(any, pads)) else np.ascontiguousarray(x)
         u = np.ascontiguousarray(np.einsum("ai,ocij,bj->aboc", G, weight, G).reshape(16, *weight.shape[:2]),
                                  dtype=x.dtype)
         block = images_per_block(((h_out + 1) // 2) * ((w_out + 1) // 2))
@@ -265,7 +266,9 @@ class Conv2dWinograd(Function):
         winograd_backward_numba(x_pad, u, tiled, ctx.images_per_block, dx_pad, du_lanes, db_lanes)
         h, w = ctx.shape[2:]
         dx = dx_pad[:, :, ph:ph + h, pw:pw + w] if need_x else None
-        dw = np.einsum("ai,aboc,bj->ocij", G, sum_lanes(du_lanes).reshape(4, 4, o, c), G).astype(dtype) if need_w else None
+        dw = None
+        if need_w:  # dW = Gᵀ dU G
+            dw = np.einsum("ai,aboc,bj->ocij", G, sum_lanes(du_lanes).reshape(4, 4, o, c), G).astype(dtype)
         db = sum_lanes(db_lanes) if need_b else None
         return dx, dw, db
 
