@@ -11,6 +11,9 @@ round of each thread count is kept. Cases:
     window        window attention forward + backward, B 1, H 8, T 4096, D 64, w 256; prange over B·H heads
     vq            VQ attention forward + backward, B 2, T 4096; prange over the samples (B = 1 does not split)
     perturb_max   Gaussian perturb-max log-probabilities and their VJP, B 2048, n 10; prange over rows
+    conv          the stride-1 convolution by per-offset products, 16 → 16 channels at 26 × 26, B 128,
+                  fwd + bwd; prange over blocks of images (forward) and the 8 lanes (backward)
+    winograd      the same by Winograd's F(2 × 2, 3 × 3), 64 → 64 channels at 26 × 26, B 128
 
     python scripts/bench_threads.py                 # all cases
     python scripts/bench_threads.py window vq       # some
@@ -31,7 +34,7 @@ import numpy as np  # noqa: E402
 
 # Each round of a case lasts at least this long (a case shorter than it runs several times in a round).
 ROUND_SECONDS = 0.3
-CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max")
+CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max", "conv", "winograd")
 
 
 def parse_args(argv):
@@ -137,6 +140,20 @@ def _perturb_max():
     return run, "B 2048, n 10, normal law (Gauss–Hermite nodes), fwd + bwd"
 
 
+def _convolution(channels, algorithm):
+    from scratch import Tensor
+    from scratch.kernels.conv import conv2d
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, channels, 26, 26), dtype=np.float32)
+    w = rng.standard_normal((channels, channels, 3, 3), dtype=np.float32) / (3 * channels ** 0.5)
+    b, g = np.zeros(channels, np.float32), rng.standard_normal((128, channels, 24, 24), dtype=np.float32)
+
+    def run(threads):
+        conv2d(*(Tensor(a, requires_grad=True) for a in (x, w, b)), algorithm=algorithm).backward(g)
+    return run, f"B 128, {channels} → {channels} channels, 26 × 26, 3 × 3, fwd + bwd"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import numba
@@ -152,7 +169,8 @@ def main(argv=None) -> int:
     print("| kernel | problem | 1 thread s | 2 threads s | scaling |")
     print("|---|---|---|---|---|")
     makers = {"word2vec": _word2vec, "glove": _glove, "routing": _routing, "window": _window, "vq": _vq,
-              "perturb_max": _perturb_max}
+              "perturb_max": _perturb_max, "conv": lambda: _convolution(16, "offsets"),
+              "winograd": lambda: _convolution(64, "winograd")}
     for name in args.cases:
         run, problem = makers[name]()
         numba.set_num_threads(2)

@@ -300,24 +300,35 @@ def test_pools_by_definition_with_a_dropped_remainder(rng, name, reduce):
     np.testing.assert_allclose(y, expected)
 
 
-@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)),
-                                                 ((2, 3), (2, 1)), (3, 2)], ids=str)
-@pytest.mark.parametrize("size", [(8, 8), (7, 9)], ids=str)
-def test_avg_pool_by_definition(rng, kernel_size, stride, size):
-    """Forward and gradient against a loop over windows, for windows that tile x, disjoint ones with
-    a remainder, gapped ones and ones that overlap along one axis or both."""
-    x = rng.standard_normal((2, 3) + size)
+# windows that tile x, disjoint ones with a remainder, gapped ones, ones that overlap along one axis or both
+POOL_WINDOWS = [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)), ((2, 3), (2, 1)), (3, 2)]
+
+
+def pool_and_windows(rng, name, x, kernel_size, stride):
+    """The pool ``name``'s output y and x's gradient for a random upstream gradient, the upstream, and
+    for each output entry (n, c, p, q) the index of its window in x."""
     (kh, kw), (sh, sw) = int_pair("k", kernel_size, 1), int_pair("s", stride, 1)
     leaf = scratch.tensor(x, requires_grad=True)
-    y = F.avg_pool2d(leaf, kernel_size, stride)
+    y = getattr(F, name)(leaf, kernel_size, stride)
     upstream = rng.standard_normal(y.shape)
     y.backward(upstream)
+    windows = {(n, c, p, q): (n, c, slice(sh * p, sh * p + kh), slice(sw * q, sw * q + kw))
+               for n, c, p, q in np.ndindex(*y.shape)}
+    return y.data, leaf.grad, upstream, windows
+
+
+@pytest.mark.parametrize("kernel_size, stride", POOL_WINDOWS, ids=str)
+@pytest.mark.parametrize("size", [(8, 8), (7, 9)], ids=str)
+def test_avg_pool_by_definition(rng, kernel_size, stride, size):
+    """Forward and gradient against a loop over the windows."""
+    x = rng.standard_normal((2, 3) + size)
+    y, dx, upstream, windows = pool_and_windows(rng, "avg_pool2d", x, kernel_size, stride)
     expected_y, expected_dx = np.empty(y.shape), np.zeros(x.shape)
-    for n, c, p, q in np.ndindex(*y.shape):
-        expected_y[n, c, p, q] = x[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw].mean()
-        expected_dx[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw] += upstream[n, c, p, q] / (kh * kw)
-    np.testing.assert_allclose(y.data, expected_y, rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(leaf.grad, expected_dx, rtol=1e-14, atol=1e-15)
+    for out, window in windows.items():
+        expected_y[out] = x[window].mean()
+        expected_dx[window] += upstream[out] / x[window].size
+    np.testing.assert_allclose(y, expected_y, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-14, atol=1e-15)
 
 
 def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
@@ -326,25 +337,19 @@ def test_max_pool_gives_a_tie_to_the_first_maximal_entry():
     np.testing.assert_array_equal(x.grad, [[0, 2, 0], [0, 0, 0]])
 
 
-@pytest.mark.parametrize("kernel_size, stride", [(2, 2), ((2, 3), (2, 3)), (2, 3), ((3, 2), (2, 1)),
-                                                 ((2, 3), (2, 1)), (3, 2)], ids=str)
+@pytest.mark.parametrize("kernel_size, stride", POOL_WINDOWS, ids=str)
 def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window(rng, kernel_size, stride):
     """Against a loop over windows (np.argmax: the first maximal entry, row-major), with many ties
-    (entries drawn from {0, 1, 2}) and with a NaN in one window, for windows that tile x, disjoint ones
-    with a remainder, gapped and overlapping ones."""
+    (entries drawn from {0, 1, 2}) and with a NaN in one window."""
     x = rng.integers(0, 3, (2, 3, 8, 8)).astype(np.float64)
     x[1, 2, 4, 4] = np.nan
-    (kh, kw), (sh, sw) = int_pair("k", kernel_size, 1), int_pair("s", stride, 1)
-    leaf = scratch.tensor(x, requires_grad=True)
-    y = F.max_pool2d(leaf, kernel_size, stride)
-    upstream = rng.standard_normal(y.shape)
-    y.backward(upstream)
+    y, dx, upstream, windows = pool_and_windows(rng, "max_pool2d", x, kernel_size, stride)
     expected_y, expected_dx = np.empty(y.shape), np.zeros(x.shape)
-    for n, c, p, q in np.ndindex(*y.shape):
-        window = x[n, c, sh * p:sh * p + kh, sw * q:sw * q + kw]
-        expected_y[n, c, p, q] = window.max()
+    for out, (n, c, rows, cols) in windows.items():
+        window = x[n, c, rows, cols]
+        expected_y[out] = window.max()
         if not np.isnan(window).any():
             i, j = np.unravel_index(np.argmax(window), window.shape)
-            expected_dx[n, c, sh * p + i, sw * q + j] += upstream[n, c, p, q]
-    np.testing.assert_array_equal(y.data, expected_y)
-    np.testing.assert_allclose(leaf.grad, expected_dx, rtol=1e-15, atol=0)
+            expected_dx[n, c, rows.start + i, cols.start + j] += upstream[out]
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-15, atol=0)
