@@ -153,6 +153,7 @@ def test_nn_conv2d_runs_the_kernel_for_stride_1(rng, monkeypatch):
     np.testing.assert_allclose(y.data, F.conv2d(x, layer.weight, layer.bias, 1, 1).data, rtol=1e-5, atol=1e-5)
     for other in (nn.Conv2d(3, 4, 3, stride=2, rng=rng), nn.Conv2d(3, 4, 3, rng=rng, dtype=np.float64)):
         other(x)  # stride 2, or x of another dtype than the weight: F.conv2d
+    nn.Conv2d(1, 4, 3, rng=rng)(x[:, :1])  # one input channel: F.conv2d
     assert calls == [1]
 
 
