@@ -32,7 +32,8 @@ they agree to rounding, not bitwise. ``conv2d`` also offers Winograd's algorithm
 
 ``prange`` runs over the blocks of images. The backward sums dW and db by lanes: lane ℓ adds up
 blocks ℓ, ℓ + LANES, …, and the lanes are added in order, so the result does not depend on the
-thread count. ``nn.Conv2d`` calls ``conv2d`` for stride 1 on float32 and float64 inputs.
+thread count. ``nn.Conv2d`` calls ``conv2d`` for stride 1 on float32 and float64 inputs with at least
+two channels (with one, ``F.conv2d`` is faster: ``scratch.nn.conv.KERNEL_MIN_CHANNELS``).
 """
 from __future__ import annotations
 
