@@ -54,7 +54,7 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 AUTO, WINOGRAD, OFFSETS = "auto", "winograd", "offsets"
 ALGORITHMS = (AUTO, WINOGRAD, OFFSETS)
 # Winograd's transforms loop over the channels; with 16 or 32 of them the loops are too short to pay
-# for the 2.25× fewer multiply-adds, with 64 and 128 they do (docs/capsule.md, "Convolution").
+# for the 2.25× fewer multiply-adds, with 64 and 128 they do (docs/capsule.md, "Convolution kernels").
 WINOGRAD_CHANNELS = 64
 WIDE_IMAGE = 256
 SMALL_PRODUCT = 10 ** 6
