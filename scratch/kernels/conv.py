@@ -32,8 +32,12 @@ they agree to rounding, not bitwise. ``conv2d`` also offers Winograd's algorithm
 
 ``prange`` runs over the blocks of images. The backward sums dW and db by lanes: lane ℓ adds up
 blocks ℓ, ℓ + LANES, …, and the lanes are added in order, so the result does not depend on the
-thread count. ``nn.Conv2d`` calls ``conv2d`` for stride 1 on float32 and float64 inputs with at least
-two channels (with one, ``F.conv2d`` is faster: ``scratch.nn.conv.KERNEL_MIN_CHANNELS``).
+thread count. ``nn.Conv2d`` calls ``conv2d`` for stride 1 on float32 and float64 inputs.
+
+With one input channel the per-offset products are rank-one updates. There ``conv2d`` takes a third
+way, ``patches``: one product per image with its im2col matrix over the H'·W' output positions (a
+small copy: kh·kw rows), with a row of ones that carries the bias, written straight into y; the
+backward gets dW and db from one product G · [patches; ones]ᵀ per image.
 """
 from __future__ import annotations
 
@@ -51,8 +55,8 @@ from .winograd import LANES, Conv2dWinograd, sum_lanes
 from ..validation import choice
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-AUTO, WINOGRAD, OFFSETS = "auto", "winograd", "offsets"
-ALGORITHMS = (AUTO, WINOGRAD, OFFSETS)
+AUTO, WINOGRAD, OFFSETS, PATCHES = "auto", "winograd", "offsets", "patches"
+ALGORITHMS = (AUTO, WINOGRAD, OFFSETS, PATCHES)
 # Winograd's transforms loop over the channels; with 16 or 32 of them the loops are too short to pay
 # for the 2.25× fewer multiply-adds, with 64 and 128 they do (docs/capsule.md, "Convolution kernels").
 WINOGRAD_CHANNELS = 64
@@ -147,6 +151,60 @@ def conv_backward_numba(x, w_offsets, grad, kw, images_per_block, dx, dw_lanes, 
                             out[t] = row[t * m + i]
 
 
+@njit(cache=True)
+def _patches(image, kh, kw, out):
+    """out[(c, i, j), W'·p + q] ← image[c, p + i, q + j] for image (C, H, W): the image's im2col
+    matrix over its H'·W' output positions, rows in the order of W's (c, i, j); later rows untouched."""
+    c = image.shape[0]
+    h_out, w_out = image.shape[1] - kh + 1, image.shape[2] - kw + 1
+    for ch in range(c):
+        for k in range(kh * kw):
+            i, j = k // kw, k % kw
+            row = out[ch * kh * kw + k]
+            for p in range(h_out):
+                source = image[ch, p + i, j:j + w_out]
+                for q in range(w_out):
+                    row[p * w_out + q] = source[q]
+
+
+@njit(cache=True, parallel=True)
+def patches_forward_numba(x, w_ext, kh, kw, y):
+    """y[n] (O, H'·W') ← w_ext (O, C·kh·kw + 1) @ [patches of x[n]; a row of ones]: W and, in the last
+    column, the bias, in one product per image written straight into y. One image per ``prange`` step."""
+    n_images, o, positions = len(x), y.shape[1], y.shape[2] * y.shape[3]
+    for n in prange(n_images):
+        patches = np.ones((w_ext.shape[1], positions), y.dtype)
+        _patches(x[n], kh, kw, patches)
+        gemm(w_ext, patches, y[n].reshape(o, positions), 0.0)
+
+
+@njit(cache=True, parallel=True)
+def patches_backward_numba(x, w_ext, grad, kh, kw, dx, dw_lanes):
+    """dw_lanes (LANES, O, C·kh·kw + 1), zero on entry: lane ℓ adds G_n · [patches; ones]ᵀ over images
+    ℓ, ℓ + LANES, … (dW, and db in the last column); dx (N, C, H, W) ← col2im of W_rowsᵀ G_n unless empty."""
+    n_images, c, o = len(x), x.shape[1], grad.shape[1]
+    h_out, w_out, rows = grad.shape[2], grad.shape[3], w_ext.shape[1]
+    positions = h_out * w_out
+    for lane in prange(LANES):
+        patches = np.ones((rows, positions), grad.dtype)
+        d_patches = np.empty((rows - 1, positions), grad.dtype)
+        for n in range(lane, n_images, LANES):
+            g = grad[n].reshape(o, positions)
+            _patches(x[n], kh, kw, patches)
+            gemm(g, patches.T, dw_lanes[lane], 1.0)
+            if len(dx):
+                gemm(w_ext[:, :rows - 1].T, g, d_patches, 0.0)
+                image = dx[n]
+                image[:, :, :] = 0.0
+                for r in range(rows - 1):
+                    ch, i, j = r // (kh * kw), (r % (kh * kw)) // kw, r % kw
+                    row = d_patches[r]
+                    for p in range(h_out):
+                        out = image[ch, p + i, j:j + w_out]
+                        for q in range(w_out):
+                            out[q] += row[p * w_out + q]
+
+
 def images_per_block(out_channels: int, in_channels: int, length: int) -> int:
     """How many images share one set of products (O × C by C × m·L): one for images of at least
     ``WIDE_IMAGE`` output columns L; else as many as keep a product within ``SMALL_PRODUCT``
@@ -170,8 +228,8 @@ class Conv2dStride1(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, padding):
-        (ph, pw), (o, c, kh, kw) = padding, weight.shape
-        x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else np.ascontiguousarray(x)
+        o, c, kh, kw = weight.shape
+        x_pad = _padded(x, padding)
         w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 0, 1).reshape(kh * kw, o, c))
         (h, w), (h_out, w_out) = x_pad.shape[2:], (x_pad.shape[2] - kh + 1, x_pad.shape[3] - kw + 1)
         block = images_per_block(o, c, (h_out - 1) * w + w_out)
@@ -185,7 +243,7 @@ class Conv2dStride1(Function):
     def backward(ctx, grad):
         x_pad, w_offsets = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        (ph, pw), (k, o, c), dtype = ctx.padding, w_offsets.shape, x_pad.dtype
+        (k, o, c), dtype = w_offsets.shape, x_pad.dtype
         dx_pad = np.empty(x_pad.shape if need_x else (0, 1, 1, 1), dtype)
         dw_lanes = np.zeros((LANES, k, o, c) if need_w else (0, 1, 1, 1), dtype)
         db_lanes = np.zeros((LANES, o) if need_b else (0, 1), dtype)
@@ -194,12 +252,57 @@ class Conv2dStride1(Function):
                             dx_pad, dw_lanes, db_lanes)
         dx = dw = db = None
         if need_x:
-            dx = dx_pad[:, :, ph:dx_pad.shape[2] - ph, pw:dx_pad.shape[3] - pw] if ph or pw else dx_pad
+            dx = _cropped(dx_pad, ctx.padding)
         if need_w:
             dw = np.ascontiguousarray(sum_lanes(dw_lanes).reshape(k // kw, kw, o, c).transpose(2, 3, 0, 1))
         if need_b:
             db = sum_lanes(db_lanes)
         return dx, dw, db
+
+
+class Conv2dPatches(Function):
+    """y = conv2d(x, W, b) with stride 1, one product per image with its im2col matrix (``patches_forward_numba``)."""
+
+    fresh_gradients = True  # dx, dW and db are allocated by the backward
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, padding):
+        o, c, kh, kw = weight.shape
+        x_pad = _padded(x, padding)
+        w_ext = np.zeros((o, c * kh * kw + 1), x.dtype)
+        w_ext[:, :-1] = weight.reshape(o, -1)
+        if bias is not None:
+            w_ext[:, -1] = bias
+        y = np.empty((len(x), o, x_pad.shape[2] - kh + 1, x_pad.shape[3] - kw + 1), x.dtype)
+        patches_forward_numba(x_pad, w_ext, kh, kw, y)
+        ctx.save_for_backward(x_pad, w_ext)
+        ctx.padding, ctx.shape = padding, weight.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_pad, w_ext = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        (o, c, kh, kw), dtype = ctx.shape, x_pad.dtype
+        dx_pad = np.empty(x_pad.shape if need_x else (0, 1, 1, 1), dtype)
+        dw_lanes = np.zeros((LANES,) + w_ext.shape, dtype)
+        patches_backward_numba(x_pad, w_ext, np.ascontiguousarray(grad, dtype), kh, kw, dx_pad, dw_lanes)
+        dw_ext = sum_lanes(dw_lanes)  # (O, C·kh·kw + 1): dW, then db
+        dx = _cropped(dx_pad, ctx.padding) if need_x else None
+        dw = np.ascontiguousarray(dw_ext[:, :-1].reshape(o, c, kh, kw)) if need_w else None
+        return dx, dw, np.ascontiguousarray(dw_ext[:, -1]) if need_b else None
+
+
+def _padded(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """x (N, C, H, W) with ``padding`` zero rows and columns on each side, C-contiguous."""
+    ph, pw = padding
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else np.ascontiguousarray(x)
+
+
+def _cropped(dx_pad: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """The gradient of x within the gradient of ``_padded(x, padding)``."""
+    ph, pw = padding
+    return dx_pad[:, :, ph:dx_pad.shape[2] - ph, pw:dx_pad.shape[3] - pw] if ph or pw else dx_pad
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implementation: str = NUMBA,
@@ -208,9 +311,10 @@ def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implement
     None → y (N, O, H + 2·ph − kh + 1, W + 2·pw − kw + 1). ``padding`` (zeros) is an int or an (h, w)
     pair. x, weight and bias share one dtype, float32 or float64. ``implementation`` ∈ {"numba",
     "numpy"}: the Numba kernels, or their twin ``F.conv2d`` (the same sums in another order).
-    ``algorithm`` picks the kernel: "offsets" (this module's), "winograd" (``scratch.kernels.winograd``,
-    3 × 3 kernels only) or "auto": Winograd's for 3 × 3 kernels with at least ``WINOGRAD_CHANNELS``
-    input and output channels, the offsets' otherwise."""
+    ``algorithm`` picks the kernel: "offsets", "patches" (both this module's), "winograd"
+    (``scratch.kernels.winograd``, 3 × 3 kernels only) or "auto": the patches' for one input channel,
+    Winograd's for 3 × 3 kernels with at least ``WINOGRAD_CHANNELS`` input and output channels, the
+    offsets' otherwise."""
     if choice("implementation", implementation, IMPLEMENTATIONS) != NUMBA:
         return F.conv2d(x, weight, bias, 1, padding)
     algorithm = choice("algorithm", algorithm, ALGORITHMS)
@@ -224,4 +328,6 @@ def conv2d(x: Any, weight: Any, bias: Any = None, padding: Any = 0, *, implement
         raise ValueError(f"algorithm 'winograd' needs a 3×3 kernel, got weight of shape {weight.shape}")
     if algorithm == WINOGRAD or (algorithm == AUTO and three_by_three and min(weight.shape[:2]) >= WINOGRAD_CHANNELS):
         return Conv2dWinograd.apply(x, weight, bias, padding=padding)
+    if algorithm == PATCHES or (algorithm == AUTO and x.shape[1] == 1):
+        return Conv2dPatches.apply(x, weight, bias, padding=padding)
     return Conv2dStride1.apply(x, weight, bias, padding=padding)

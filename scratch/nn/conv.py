@@ -13,22 +13,15 @@ from .module import Module, Parameter
 from ..validation import boolean, floating_dtype, generator, int_pair, positive_int
 
 
-# With one input channel the kernels' per-offset products are rank-one updates, and F.conv2d's one
-# product over all kh·kw offsets is faster (B 128, 1 → 16 at 28 × 28, 3 × 3: 3.0 against 3.5 ms forward +
-# backward; Sabour's 1 → 256, 9 × 9: 12.7 against 39.0 ms at B 32); from two channels on the kernels are.
-KERNEL_MIN_CHANNELS = 2
-
-
 class Conv2d(Module):
     """y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation, as in every framework).
 
     x: (N, in_channels, H, W) → y: (N, out_channels, H', W') with H' = ⌊(H + 2·padding − kh) / stride⌋ + 1
     (likewise W'); W: (out_channels, in_channels, kh, kw), b: (out_channels,). ``kernel_size``,
     ``stride`` and ``padding`` are an int or an (h, w) pair. Initialised as ``torch.nn.Conv2d``: W and b
-    ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels · kh · kw. With stride 1, at least
-    ``KERNEL_MIN_CHANNELS`` input channels and x of the weight's dtype (float32 or float64) it runs the
-    Numba kernels of ``scratch.kernels.conv`` (the same sums as ``F.conv2d`` in another order),
-    otherwise ``F.conv2d``.
+    ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels · kh · kw. With stride 1 and x of the weight's
+    dtype (float32 or float64) it runs the Numba kernels of ``scratch.kernels.conv`` (the same sums as
+    ``F.conv2d`` in another order), otherwise ``F.conv2d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -53,8 +46,7 @@ class Conv2d(Module):
         x = as_tensor(x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {x.shape}")
-        if (self.stride == (1, 1) and self.in_channels >= KERNEL_MIN_CHANNELS and x.dtype == self.weight.dtype
-                and x.dtype in conv.DTYPES):
+        if self.stride == (1, 1) and x.dtype == self.weight.dtype and x.dtype in conv.DTYPES:
             return conv.conv2d(x, self.weight, self.bias, self.padding)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 

@@ -26,10 +26,13 @@ CASES = [
     ((140, 3, 4, 10, 10, 3, 3, 0), 8),
     ((5, 2, 3, 9, 8, 3, 3, 0), 8),
     ((4, 3, 2, 6, 7, 3, 3, (1, 0)), 8),
+    # one input channel, the patches' case: 3 × 3 at 28 × 28, and 9 × 9 (Sabour's first layer)
+    ((10, 1, 4, 28, 28, 3, 3, 0), 1),
+    ((9, 1, 3, 12, 13, 9, 9, 1), 8),
 ]
 # Winograd's kernel takes 3 × 3 kernels only
-RUNS = [(case, block, algorithm) for case, block in CASES for algorithm in ("offsets", "winograd")
-        if algorithm == "offsets" or case[5:7] == (3, 3)]
+RUNS = [(case, block, algorithm) for case, block in CASES for algorithm in ("offsets", "patches", "winograd")
+        if algorithm != "winograd" or case[5:7] == (3, 3)]
 
 
 def conv_by_offsets(x, w, b, padding, g):
@@ -88,7 +91,8 @@ def test_kernel_equals_the_loop_and_the_twin(rng, case, block, algorithm, dtype,
         np.testing.assert_allclose(a / scale, t / scale, **tolerance, err_msg=name)
 
 
-@pytest.mark.parametrize("kernel, algorithm", [((3, 2), "offsets"), ((3, 3), "offsets"), ((3, 3), "winograd")])
+@pytest.mark.parametrize("kernel, algorithm", [((3, 2), "offsets"), ((3, 3), "offsets"), ((3, 3), "winograd"),
+                                               ((3, 2), "patches")])
 def test_gradcheck(rng, kernel, algorithm):
     shapes = (11, 3, 5, 6), (4, 3) + kernel, (4,)
     x, w, b = (Tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes)
@@ -96,7 +100,8 @@ def test_gradcheck(rng, kernel, algorithm):
     assert gradcheck(lambda x, w: conv.conv2d(x, w, algorithm=algorithm), [x, w])
 
 
-@pytest.mark.parametrize("case, algorithm", [(CASES[1][0], "offsets"), (CASES[6][0], "winograd")], ids=str)
+@pytest.mark.parametrize("case, algorithm", [(CASES[1][0], "offsets"), (CASES[6][0], "winograd"),
+                                             (CASES[1][0], "patches")], ids=str)
 def test_the_same_bits_on_one_thread_and_on_all(rng, case, algorithm):
     """Lanes, not threads, split the sums: 9 blocks of images give the same bits on any thread count."""
     x, w, b, padding, g = draw(rng, case, np.float32)
@@ -120,13 +125,17 @@ def test_the_winograd_cases_have_more_blocks_than_lanes_and_partial_blocks():
 
 @pytest.mark.parametrize("channels, kernel, expected", [((64, 64), (3, 3), "Conv2dWinograd"),
                                                          ((32, 64), (3, 3), "Conv2dStride1"),
-                                                         ((64, 64), (3, 2), "Conv2dStride1")])
-def test_auto_picks_winograd_for_3x3_kernels_with_enough_channels(rng, monkeypatch, channels, kernel, expected):
+                                                         ((64, 64), (3, 2), "Conv2dStride1"),
+                                                         ((64, 2), (3, 3), "Conv2dStride1"),
+                                                         ((64, 1), (3, 3), "Conv2dPatches"),
+                                                         ((4, 1), (9, 9), "Conv2dPatches")])
+def test_auto_picks_the_kernel(rng, monkeypatch, channels, kernel, expected):
+    """Patches for one input channel, Winograd for 3 × 3 kernels with ≥ 64 channels each side, else offsets."""
     picked = []
-    for function in (conv.Conv2dStride1, conv.Conv2dWinograd):
+    for function in (conv.Conv2dStride1, conv.Conv2dWinograd, conv.Conv2dPatches):
         monkeypatch.setattr(function, "apply", classmethod(lambda cls, *args, **kwargs: picked.append(cls.__name__)))
     o, c = channels
-    conv.conv2d(np.zeros((1, c, 5, 5), np.float32), np.zeros((o, c) + kernel, np.float32))
+    conv.conv2d(np.zeros((1, c, 9, 9), np.float32), np.zeros((o, c) + kernel, np.float32))
     assert picked == [expected]
 
 
@@ -153,7 +162,6 @@ def test_nn_conv2d_runs_the_kernel_for_stride_1(rng, monkeypatch):
     np.testing.assert_allclose(y.data, F.conv2d(x, layer.weight, layer.bias, 1, 1).data, rtol=1e-5, atol=1e-5)
     for other in (nn.Conv2d(3, 4, 3, stride=2, rng=rng), nn.Conv2d(3, 4, 3, rng=rng, dtype=np.float64)):
         other(x)  # stride 2, or x of another dtype than the weight: F.conv2d
-    nn.Conv2d(1, 4, 3, rng=rng)(x[:, :1])  # one input channel: F.conv2d
     assert calls == [1]
 
 
