@@ -7,7 +7,8 @@
 2. One training step (forward, margin loss, backward, Adam) of Su's capsule net and of the CNN
    baseline, ours vs the same model in torch CPU eager, as images/s.
 3. The conv stack's four 3 × 3 convolutions, forward + backward (no input gradient for the first, as
-   in training): the per-offset kernel, Winograd's, the engine's im2col (their twin) and torch.
+   in training): the three kernels (per-offset products, per-image patches, Winograd's), the engine's
+   im2col (their twin) and torch.
    FLOPs counted as the direct sum's, 2·B·O·C·9·H'·W' per pass, three passes (two for the first).
 
 Threads are pinned to ``--threads`` before NumPy, Numba and torch start; the machine's sgemm peak
@@ -164,8 +165,8 @@ def bench_layers(args, rng, torch) -> None:
     b = args.batch_size
     print(f"\n3. the conv stack's 3×3 convolutions, forward + backward, B {b}, float32, "
           "ms (GFLOP/s of the direct sum)")
-    print("| C → O | input | offsets | Winograd | engine (im2col) | torch | torch / best of ours |")
-    print("|---|---|---|---|---|---|---|")
+    print("| C → O | input | offsets | patches | Winograd | engine (im2col) | torch | torch / best of ours |")
+    print("|---|---|---|---|---|---|---|---|")
     for spec in args.widths:
         widths = (1,) + tuple(int(w) for w in spec.split("-"))
         for c, o, size in zip(widths, widths[1:], (28, 26, 12, 10)):
@@ -181,6 +182,7 @@ def bench_layers(args, rng, torch) -> None:
                 function(*leaves).backward(g)
 
             runs = {"offsets": lambda *t: conv.conv2d(*t, algorithm="offsets"),
+                    "patches": lambda *t: conv.conv2d(*t, algorithm="patches"),
                     "winograd": lambda *t: conv.conv2d(*t, algorithm="winograd"),
                     "engine": lambda *t: F.conv2d(*t)}
             times = {name: best_time(lambda f=f: ours(f), repeat=args.repeat) for name, f in runs.items()}
@@ -195,7 +197,7 @@ def bench_layers(args, rng, torch) -> None:
 
                 t_torch = best_time(theirs, repeat=args.repeat)
                 cells += [f"{1e3 * t_torch:.1f} ({flops / t_torch / 1e9:.0f})",
-                          f"{t_torch / min(times['offsets'], times['winograd']):.2f}×"]
+                          f"{t_torch / min(times[name] for name in ('offsets', 'patches', 'winograd')):.2f}×"]
             else:
                 cells += ["-", "-"]
             print(f"| {c} → {o} | {size}×{size} | " + " | ".join(cells) + " |")
