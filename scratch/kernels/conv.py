@@ -221,10 +221,14 @@ def images_per_block(out_channels: int, in_channels: int, length: int) -> int:
     return MAX_IMAGES_PER_BLOCK if one > SMALL_PRODUCT else max(1, min(MAX_IMAGES_PER_BLOCK, SMALL_PRODUCT // one))
 
 
-class Conv2dStride1(Function):
-    """y = conv2d(x, W, b) with stride 1, by ``conv_forward_numba``; x is kept padded and contiguous."""
+class _Conv2dKernel(Function):
+    """What the stride-1 kernels' Functions share: x is kept padded and contiguous (``_padded``)."""
 
     fresh_gradients = True  # dx, dW and db are allocated by the backward
+
+
+class Conv2dStride1(_Conv2dKernel):
+    """y = conv2d(x, W, b) with stride 1, by ``conv_forward_numba``."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, padding):
@@ -260,15 +264,12 @@ class Conv2dStride1(Function):
         return dx, dw, db
 
 
-class Conv2dPatches(Function):
+class Conv2dPatches(_Conv2dKernel):
     """y = conv2d(x, W, b) with stride 1, one product per image with its im2col matrix (``patches_forward_numba``)."""
-
-    fresh_gradients = True  # dx, dW and db are allocated by the backward
 
     @staticmethod
     def forward(ctx, x, weight, bias, padding):
-        o, c, kh, kw = weight.shape
-        x_pad = _padded(x, padding)
+        x_pad, (o, c, kh, kw) = _padded(x, padding), weight.shape
         w_ext = np.zeros((o, c * kh * kw + 1), x.dtype)
         w_ext[:, :-1] = weight.reshape(o, -1)
         if bias is not None:
