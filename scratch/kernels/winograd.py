@@ -19,8 +19,10 @@ product over the channels:
 The products hold 16 · O · C multiply-adds per tile where the direct sum has 4 · 9 · O · C: 2.25×
 fewer. The kernels keep V and M channels-last, (tiles × C) and (tiles × O), and compute the same
 products as M_ξᵀ = V_ξᵀ U_ξᵀ, so that every loop of the transforms runs over contiguous channels (the
-images are copied to (H, W, C) first, and the outputs back to (C, H, W)). The function is bilinear in W and x, so its gradients run the same steps backward, with the
-output gradient dY cut into the same tiles:
+images are copied to (H, W, C) first, and the outputs back to (C, H, W)).
+
+The function is bilinear in W and x, so its gradients run the same steps backward, with the output
+gradient dY cut into the same tiles:
 
     dM = A dY Aᵀ,   dU_ξ = Σ_tiles dM_ξ V_ξᵀ,   dV_ξ = U_ξᵀ dM_ξ,   dW = Gᵀ dU G,   dx_tile += B dV Bᵀ,
 

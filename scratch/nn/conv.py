@@ -47,7 +47,7 @@ class Conv2d(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2d: x must be (N, in_channels={self.in_channels}, H, W), got shape {x.shape}")
         if self.stride == (1, 1) and x.dtype == self.weight.dtype and x.dtype in conv.DTYPES:
-            return conv.conv2d(x, self.weight, self.bias, self.padding)
+            return conv.conv2d(x, self.weight, self.bias, padding=self.padding)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
