@@ -1101,33 +1101,70 @@ MUTANTS: list[Mutant] = [
            ('tests/autograd/test_functional.py',),
            'max- and average-pool backward leave the remainder rows/columns of dx uninitialised (np.empty) when '
            'windows do not tile x'),
-    # --- the 2 × 2 max-pool kernel and the allocator setting ------------------------------------------
-    Mutant('max_pool_kernel_misses_a_window_entry', 'engine', 'scratch/kernels/max_pool.py',
+    # --- the 2 × 2 pooling kernels and the allocator setting ------------------------------------------
+    Mutant('max_pool_kernel_misses_a_window_entry', 'engine', 'scratch/kernels/pool.py',
            '_maximum(top[2 * q + 1], bottom[2 * q + 1]))',
            'top[2 * q + 1])',
-           ('tests/kernels/test_max_pool.py',),
+           ('tests/kernels/test_pool.py',),
            "the kernel's forward leaves the bottom-right entry of each window out of the maximum"),
-    Mutant('max_pool_kernel_drops_nan', 'engine', 'scratch/kernels/max_pool.py',
+    Mutant('max_pool_kernel_drops_nan', 'engine', 'scratch/kernels/pool.py',
            'return a if a >= b or a != a else b',
            'return a if a >= b else b',
-           ('tests/kernels/test_max_pool.py',),
+           ('tests/kernels/test_pool.py',),
            "the kernel's maximum drops a NaN in its first operand (np.maximum propagates it)"),
-    Mutant('max_pool_kernel_tie_gradient_shared', 'engine', 'scratch/kernels/max_pool.py',
+    Mutant('max_pool_kernel_tie_gradient_shared', 'engine', 'scratch/kernels/pool.py',
            '''                d_top[2 * q] = left * hit
                 left *= one - hit''',
            '''                d_top[2 * q] = left * hit''',
-           ('tests/kernels/test_max_pool.py',),
+           ('tests/kernels/test_pool.py',),
            "at a tie with the top-left entry, the kernel's backward hands the gradient out a second time"),
-    Mutant('max_pool_kernel_odd_row_not_cleared', 'engine', 'scratch/kernels/max_pool.py',
-           'dx[k, h - 1, :] = zero',
-           'dx[k, h - 1, :] = dx[k, h - 2, :]',
-           ('tests/kernels/test_max_pool.py',),
+    Mutant('max_pool_kernel_odd_row_not_cleared', 'engine', 'scratch/kernels/pool.py',
+           '''            dx[k, h - 1, :] = zero
+    return dx
+
+
+class MaxPool2x2''',
+           '''            dx[k, h - 1, :] = dx[k, h - 2, :]
+    return dx
+
+
+class MaxPool2x2''',
+           ('tests/kernels/test_pool.py',),
            "the kernel's backward copies the last pooled row's gradient into the dropped odd row"),
-    Mutant('nn_max_pool_kernel_for_any_stride', 'engine', 'scratch/nn/pooling.py',
+    Mutant('avg_pool_kernel_sums_in_pairs', 'engine', 'scratch/kernels/pool.py',
+           '(((top[2 * q] + top[2 * q + 1]) + bottom[2 * q]) + bottom[2 * q + 1])',
+           '((top[2 * q] + top[2 * q + 1]) + (bottom[2 * q] + bottom[2 * q + 1]))',
+           ('tests/kernels/test_pool.py',),
+           "the average-pool kernel adds a window's rows first and then the two sums, not in the twin's order"),
+    Mutant('avg_pool_kernel_whole_gradient_to_one_entry', 'engine', 'scratch/kernels/pool.py',
+           'd_bottom[2 * q + 1] = share',
+           'd_bottom[2 * q + 1] = g[q]',
+           ('tests/kernels/test_pool.py',),
+           "the average-pool kernel's backward gives a window's bottom-right entry its whole gradient"),
+    Mutant('avg_pool_kernel_odd_column_not_cleared', 'engine', 'scratch/kernels/pool.py',
+           """                d_top[w - 1] = zero
+                d_bottom[w - 1] = zero
+        if h % 2:
+            dx[k, h - 1, :] = zero
+    return dx
+
+
+class AvgPool2x2""",
+           """                d_top[w - 1] = share
+                d_bottom[w - 1] = zero
+        if h % 2:
+            dx[k, h - 1, :] = zero
+    return dx
+
+
+class AvgPool2x2""",
+           ('tests/kernels/test_pool.py',),
+           "the average-pool kernel's backward leaves the last window's share in the dropped odd column's top entry"),
+    Mutant('nn_pool_kernel_for_any_stride', 'engine', 'scratch/nn/pooling.py',
            'if self.kernel_size == self.stride == (2, 2) and',
            'if self.kernel_size == (2, 2) and',
-           ('tests/kernels/test_max_pool.py',),
-           'nn.MaxPool2d runs the stride-2 kernel for a 2 × 2 window of any stride'),
+           ('tests/kernels/test_pool.py',),
+           'nn.MaxPool2d and nn.AvgPool2d run the stride-2 kernels for a 2 × 2 window of any stride'),
     # --- the stride-1 convolution kernel -------------------------------------------------------------
     Mutant('conv_kernel_keeps_the_last_offset_only', 'engine', 'scratch/kernels/conv.py',
            'gemm(w_offsets[k], xb[:, start:start + length * m], cols, 0.0 if k == 0 else 1.0)',
@@ -1144,9 +1181,24 @@ MUTANTS: list[Mutant] = [
            'row[t * m] = source[t]',
            ('tests/kernels/test_conv.py',),
            'the interleaved block writes every image into the first image\'s columns'),
+    Mutant('conv_kernel_one_image_blocks_lose_the_bias', 'engine', 'scratch/kernels/conv.py',
+           'out[q] = source[q] + shift',
+           'out[q] = source[q]',
+           ('tests/kernels/test_conv.py',),
+           "the kernel's forward drops the bias when a block holds one image (the unit-stride copy)"),
+    Mutant('conv_kernel_one_image_gradient_at_the_output_pitch', 'engine', 'scratch/kernels/conv.py',
+           'out = row[p * w:p * w + w_out]',
+           'out = row[p * w_out:p * w_out + w_out]',
+           ('tests/kernels/test_conv.py',),
+           "the kernel's backward lays a one-image block's gradient out at pitch W', not W (the image's)"),
+    Mutant('conv_kernel_row_sum_skips_an_entry', 'engine', 'scratch/kernels/conv.py',
+           '    for value in values:\n        total += value',
+           '    for value in values[1:]:\n        total += value',
+           ('tests/kernels/test_conv.py',),
+           "the bias gradient's row sum leaves out the first column of every row"),
     Mutant('conv_kernel_bias_grad_last_image_only', 'engine', 'scratch/kernels/conv.py',
-           'db_lanes[lane, oc] += total',
-           'db_lanes[lane, oc] = total',
+           'db_lanes[lane, oc] += _row_sum(g_cols[oc])',
+           'db_lanes[lane, oc] = _row_sum(g_cols[oc])',
            ('tests/kernels/test_conv.py',),
            "the kernel's bias gradient keeps each lane's last image only"),
     Mutant('conv_kernel_lane_skips_later_blocks', 'engine', 'scratch/kernels/conv.py',

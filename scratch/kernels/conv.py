@@ -82,6 +82,16 @@ def _interleave(x, n0, m):
     return block
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def _row_sum(values):
+    """The sum of a row, in its dtype, in the order the vectorized loop adds (reassociation allowed):
+    fixed for the compiled code, so not dependent on the thread count."""
+    total = np.zeros(1, values.dtype)[0]
+    for value in values:
+        total += value
+    return total
+
+
 @njit(cache=True, parallel=True)
 def conv_forward_numba(x, w_offsets, bias, kw, images_per_block, y):
     """y (N, O, H', W') ← the convolution of x (N, C, H, W) with w_offsets (kh·kw, O, C) (W_ij at
@@ -103,8 +113,13 @@ def conv_forward_numba(x, w_offsets, bias, kw, images_per_block, y):
                 shift, row = bias[oc] if len(bias) else zero, cols[oc]
                 for p in range(h_out):
                     out = y[n0 + i, oc, p]
-                    for q in range(w_out):
-                        out[q] = row[(p * w + q) * m + i] + shift
+                    if m == 1:  # a unit stride the compiler can see, so the copy is vectorized
+                        source = row[p * w:p * w + w_out]
+                        for q in range(w_out):
+                            out[q] = source[q] + shift
+                    else:
+                        for q in range(w_out):
+                            out[q] = row[(p * w + q) * m + i] + shift
 
 
 @njit(cache=True, parallel=True)
@@ -124,14 +139,18 @@ def conv_backward_numba(x, w_offsets, grad, kw, images_per_block, dx, dw_lanes, 
             g_cols = np.zeros((o, length * m), grad.dtype)  # the wrapped columns stay 0
             for i in range(m):
                 for oc in range(o):
-                    row, total = g_cols[oc], 0.0
+                    row = g_cols[oc]
                     for p in range(h_out):
                         g = grad[n0 + i, oc, p]
-                        for q in range(w_out):
-                            row[(p * w + q) * m + i] = g[q]
-                            total += g[q]
-                    if need_b:
-                        db_lanes[lane, oc] += total
+                        if m == 1:  # a unit stride the compiler can see, so the copy is vectorized
+                            out = row[p * w:p * w + w_out]
+                            for q in range(w_out):
+                                out[q] = g[q]
+                        else:
+                            for q in range(w_out):
+                                row[(p * w + q) * m + i] = g[q]
+            for oc in range(o if need_b else 0):
+                db_lanes[lane, oc] += _row_sum(g_cols[oc])
             if need_w:
                 xb = _interleave(x, n0, m)
                 for k in range(len(w_offsets)):

@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Tensor, as_tensor, no_grad
-from ...autograd import functional as F
 from ...kernels.routing import DEFAULT_ITERATIONS, MODES, route_forward_reference
-from ...nn import Conv2d, Linear, Module, ModuleList, init
+from ...nn import AvgPool2d, Conv2d, Linear, Module, ModuleList, init
 from ...validation import choice, generator, int_pair, integer, positive_int, positive_real, real, shape
 from .layers import SABOUR_MARGIN, CapsuleLayer, Margin, PrimaryCaps, capsule_lengths, margin_loss
 
@@ -83,10 +82,10 @@ class ConvStack(Module):
         self.conv1, self.conv2, self.conv3, self.conv4 = [
             Conv2d(c_in, c_out, 3, rng=rng, dtype=dtype) for c_in, c_out in zip(channels, channels[1:])]
         _glorot(self.conv1, self.conv2, self.conv3, self.conv4, rng=rng)
+        self.pool = AvgPool2d(2)
 
     def forward(self, x: Any) -> Tensor:
-        h = self.conv2(self.conv1(x).relu()).relu()
-        h = F.avg_pool2d(h, 2)
+        h = self.pool(self.conv2(self.conv1(x).relu()).relu())
         return self.conv4(self.conv3(h).relu()).relu()
 
 

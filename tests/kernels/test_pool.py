@@ -1,12 +1,13 @@
-"""2 × 2 max pooling: the Numba kernel == its twin F.max_pool2d to the last bit (forward, gradient,
-ties, NaN, infinities, signed zeros, odd sizes, any leading axes), both == a loop written here,
-gradcheck, nn.MaxPool2d's choice of the kernel, bad input."""
+"""2 × 2 max and average pooling: each Numba kernel == its twin (F.max_pool2d, F.avg_pool2d) to the last
+bit (forward, gradient, ties, NaN, infinities, signed zeros, odd sizes, any leading axes), both == a
+loop written here, gradcheck, nn.MaxPool2d's and nn.AvgPool2d's choice of the kernel, bad input."""
 import numpy as np
 import pytest
 
 from scratch import Tensor, gradcheck, nn
 from scratch.autograd import functional as F
-from scratch.kernels.max_pool import MaxPool2x2, max_pool2x2, max_pool_backward_numba, max_pool_forward_numba
+from scratch.kernels.pool import (AvgPool2x2, MaxPool2x2, avg_pool2x2, avg_pool_backward_numba, avg_pool_forward_numba,
+                                  max_pool2x2, max_pool_backward_numba, max_pool_forward_numba)
 
 # (..., H, W): even and odd H and W, one window, no leading axis, several leading axes, an empty batch, and
 # a batch of 2,048 planes (more than any thread's share)
@@ -135,11 +136,104 @@ def test_nn_max_pool_runs_the_kernel_for_2x2_stride_2(rng, monkeypatch, dtype):
     assert len(calls) == 2
 
 
+def avg_pool_loop(x, g):
+    """y and dx written out window by window in x's dtype: (((a + b) + c) + d) / 4, and g / 4 to each entry."""
+    planes = x.reshape((-1,) + x.shape[-2:])
+    grads = g.reshape((len(planes),) + g.shape[-2:])
+    y, dx = np.zeros(grads.shape, x.dtype), np.zeros(planes.shape, x.dtype)
+    four = x.dtype.type(4)
+    for k, p, q in np.ndindex(*grads.shape):
+        (a, b), (c, d) = planes[k, 2 * p:2 * p + 2, 2 * q:2 * q + 2]
+        y[k, p, q] = (((a + b) + c) + d) / four
+        dx[k, 2 * p:2 * p + 2, 2 * q:2 * q + 2] = grads[k, p, q] / four
+    return y.reshape(g.shape), dx.reshape(x.shape)
+
+
+def avg_both(x, g, dtype):
+    """(y, dx) of the average-pool kernel and of its twin."""
+    results = []
+    for implementation in ("numba", "numpy"):
+        leaf = Tensor(x, requires_grad=True)
+        y = avg_pool2x2(leaf, implementation=implementation)
+        y.backward(g)
+        assert y.dtype == leaf.grad.dtype == dtype
+        results.append((y.data, leaf.grad))
+    return results
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_avg_kernel_equals_twin_and_a_loop_bitwise(rng, shape, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape[:-2] + (shape[-2] // 2, shape[-1] // 2)).astype(dtype)
+    (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(dtype))
+    y_loop, dx_loop = avg_pool_loop(x, g)
+    for ours, twin, loop in ((y, y_twin, y_loop), (dx, dx_twin, dx_loop)):
+        assert_bitwise_equal(ours, twin)
+        assert_bitwise_equal(ours, loop)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_avg_non_finite_values_and_signed_zeros_as_the_twin(rng, dtype):
+    x = rng.standard_normal((3, 4, 9, 10)).astype(dtype)
+    x.flat[::23] = np.nan
+    x.flat[1::19] = np.inf
+    x.flat[2::17] = -np.inf
+    x.flat[3::5] = -0.0
+    x[0, 0, :2, :2] = -0.0  # a window of −0 only: its mean is −0
+    x[0, 1, :2, :2] = [[np.inf, 1.0], [-np.inf, 2.0]]  # inf − inf: NaN
+    x[0, 2, :2, :2] = np.finfo(dtype).max  # the sum overflows to inf before the division, as in the twin
+    g = rng.standard_normal((3, 4, 4, 5)).astype(dtype)
+    g.flat[::5] = np.inf
+    g.flat[1::11] = np.nan
+    g.flat[2::7] = -0.0
+    g.flat[3::13] = np.finfo(dtype).tiny  # a quarter of it is subnormal
+    with np.errstate(invalid="ignore", over="ignore"):
+        (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(dtype))
+    assert np.isnan(y).any() and np.isinf(y).any() and np.signbit(y[y == 0]).any()
+    assert np.isnan(dx).any() and np.isinf(dx).any() and np.signbit(dx[dx == 0]).any()
+    assert y[0, 2, 0, 0] == np.inf
+    assert_bitwise_equal(y, y_twin)
+    assert_bitwise_equal(dx, dx_twin)
+
+
+def test_avg_numba_functions_on_planes_equal_the_loop(rng):
+    x = rng.standard_normal((37, 7, 12))
+    g = rng.standard_normal((37, 3, 6))
+    y_loop, dx_loop = avg_pool_loop(x, g)
+    np.testing.assert_array_equal(avg_pool_forward_numba(x), y_loop)
+    np.testing.assert_array_equal(avg_pool_backward_numba(g, 7, 12), dx_loop)
+
+
+def test_avg_non_contiguous_input_and_gradcheck(rng):
+    x = rng.standard_normal((5, 6, 2, 8)).transpose(3, 2, 0, 1)[..., ::-1, :]  # (8, 2, 5, 6), strided
+    g = rng.standard_normal((8, 2, 2, 3))
+    (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(np.float64))
+    assert_bitwise_equal(y, y_twin)
+    assert_bitwise_equal(dx, dx_twin)
+    assert gradcheck(avg_pool2x2, [Tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nn_avg_pool_runs_the_kernel_for_2x2_stride_2(rng, monkeypatch, dtype):
+    calls = []
+    monkeypatch.setattr(AvgPool2x2, "apply", lambda x: calls.append(x) or F.avg_pool2d(x, 2))
+    x = rng.standard_normal((2, 3, 6, 5)).astype(dtype)
+    nn.AvgPool2d(2)(x)
+    nn.AvgPool2d((2, 2), stride=2)(x)
+    assert len(calls) == 2
+    nn.AvgPool2d(2, stride=1)(x)
+    nn.AvgPool2d(3)(x)
+    nn.AvgPool2d(2)(x.astype(np.float16))
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("pool", [max_pool2x2, avg_pool2x2])
 @pytest.mark.parametrize("x, message", [
     (np.zeros(4), "x must be"), (np.zeros((3, 1, 4)), "x must be"), (np.zeros((2, 2), np.int64), "x.dtype"),
 ])
-def test_bad_input_is_refused_by_name(x, message):
+def test_bad_input_is_refused_by_name(pool, x, message):
     with pytest.raises(ValueError, match=message):
-        max_pool2x2(x)
+        pool(x)
     with pytest.raises(ValueError, match="implementation"):
-        max_pool2x2(np.zeros((2, 2)), implementation="c")
+        pool(np.zeros((2, 2)), implementation="c")
