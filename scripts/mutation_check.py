@@ -1118,19 +1118,11 @@ MUTANTS: list[Mutant] = [
            '''                d_top[2 * q] = left * hit''',
            ('tests/kernels/test_pool.py',),
            "at a tie with the top-left entry, the kernel's backward hands the gradient out a second time"),
-    Mutant('max_pool_kernel_odd_row_not_cleared', 'engine', 'scratch/kernels/pool.py',
-           '''            dx[k, h - 1, :] = zero
-    return dx
-
-
-class MaxPool2x2''',
-           '''            dx[k, h - 1, :] = dx[k, h - 2, :]
-    return dx
-
-
-class MaxPool2x2''',
+    Mutant('pool_kernels_odd_row_not_cleared', 'engine', 'scratch/kernels/pool.py',
+           'plane[h - 1, :] = 0.0',
+           'plane[h - 1, :] = plane[h - 2, :]',
            ('tests/kernels/test_pool.py',),
-           "the kernel's backward copies the last pooled row's gradient into the dropped odd row"),
+           "the kernels' backward copies the last pooled row's gradient into the dropped odd row"),
     Mutant('avg_pool_kernel_sums_in_pairs', 'engine', 'scratch/kernels/pool.py',
            '(((top[2 * q] + top[2 * q + 1]) + bottom[2 * q]) + bottom[2 * q + 1])',
            '((top[2 * q] + top[2 * q + 1]) + (bottom[2 * q] + bottom[2 * q + 1]))',
@@ -1141,25 +1133,11 @@ class MaxPool2x2''',
            'd_bottom[2 * q + 1] = g[q]',
            ('tests/kernels/test_pool.py',),
            "the average-pool kernel's backward gives a window's bottom-right entry its whole gradient"),
-    Mutant('avg_pool_kernel_odd_column_not_cleared', 'engine', 'scratch/kernels/pool.py',
-           """                d_top[w - 1] = zero
-                d_bottom[w - 1] = zero
-        if h % 2:
-            dx[k, h - 1, :] = zero
-    return dx
-
-
-class AvgPool2x2""",
-           """                d_top[w - 1] = share
-                d_bottom[w - 1] = zero
-        if h % 2:
-            dx[k, h - 1, :] = zero
-    return dx
-
-
-class AvgPool2x2""",
+    Mutant('pool_kernels_odd_column_not_cleared', 'engine', 'scratch/kernels/pool.py',
+           'plane[:, w - 1] = 0.0',
+           'plane[:, w - 1] = plane[:, w - 2]',
            ('tests/kernels/test_pool.py',),
-           "the average-pool kernel's backward leaves the last window's share in the dropped odd column's top entry"),
+           "the kernels' backward copies the last pooled column's gradient into the dropped odd column"),
     Mutant('nn_pool_kernel_for_any_stride', 'engine', 'scratch/nn/pooling.py',
            'if self.kernel_size == self.stride == (2, 2) and',
            'if self.kernel_size == (2, 2) and',

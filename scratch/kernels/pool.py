@@ -48,6 +48,17 @@ def _maximum(a, b):
     return a if a >= b or a != a else b
 
 
+@njit(cache=True)
+def _zero_the_dropped_edges(plane):
+    """The gradient plane (H, W) ← 0 in its last column if W is odd and its last row if H is odd: the
+    entries no window holds."""
+    h, w = plane.shape
+    if w % 2:
+        plane[:, w - 1] = 0.0
+    if h % 2:
+        plane[h - 1, :] = 0.0
+
+
 @njit(cache=True, parallel=True)
 def max_pool_forward_numba(x):
     """y (M, H', W') of x (M, H, W); one plane per ``prange`` step."""
@@ -84,11 +95,7 @@ def max_pool_backward_numba(x, y, grad):
                 d_bottom[2 * q] = left * hit
                 left *= one - hit
                 d_bottom[2 * q + 1] = left * (one if bottom[2 * q + 1] == peak else zero)
-            if w % 2:
-                d_top[w - 1] = zero
-                d_bottom[w - 1] = zero
-        if h % 2:
-            dx[k, h - 1, :] = zero
+        _zero_the_dropped_edges(dx[k])
     return dx
 
 
@@ -130,7 +137,7 @@ def avg_pool_backward_numba(grad, h, w):
     """dx (M, h, w) for grad (M, ⌊h/2⌋, ⌊w/2⌋): a quarter of each window's gradient in each of its entries."""
     planes = len(grad)
     dx = np.empty((planes, h, w), grad.dtype)
-    zero, quarter = np.zeros(1, grad.dtype)[0], np.full(1, 0.25, grad.dtype)[0]
+    quarter = np.full(1, 0.25, grad.dtype)[0]
     for k in prange(planes):
         for p in range(h // 2):
             d_top, d_bottom, g = dx[k, 2 * p], dx[k, 2 * p + 1], grad[k, p]
@@ -140,11 +147,7 @@ def avg_pool_backward_numba(grad, h, w):
                 d_top[2 * q + 1] = share
                 d_bottom[2 * q] = share
                 d_bottom[2 * q + 1] = share
-            if w % 2:
-                d_top[w - 1] = zero
-                d_bottom[w - 1] = zero
-        if h % 2:
-            dx[k, h - 1, :] = zero
+        _zero_the_dropped_edges(dx[k])
     return dx
 
 

@@ -32,12 +32,12 @@ def with_ties(rng, shape, dtype):
     return (rng.integers(-2, 3, shape) * rng.choice([-1.0, 1.0], shape)).astype(dtype)
 
 
-def both(x, g, dtype):
-    """(y, dx) of the kernel and of the twin, for x and output gradient g."""
+def both(x, g, dtype, pool=max_pool2x2):
+    """(y, dx) of the kernel ``pool`` and of its twin, for x and output gradient g."""
     results = []
     for implementation in ("numba", "numpy"):
         leaf = Tensor(x, requires_grad=True)
-        y = max_pool2x2(leaf, implementation=implementation)
+        y = pool(leaf, implementation=implementation)
         y.backward(g)
         assert y.dtype == leaf.grad.dtype == dtype
         results.append((y.data, leaf.grad))
@@ -122,20 +122,6 @@ def test_gradcheck(rng):
     assert gradcheck(max_pool2x2, [x])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nn_max_pool_runs_the_kernel_for_2x2_stride_2(rng, monkeypatch, dtype):
-    calls = []
-    monkeypatch.setattr(MaxPool2x2, "apply", lambda x: calls.append(x) or F.max_pool2d(x, 2))
-    x = rng.standard_normal((2, 3, 6, 5)).astype(dtype)
-    nn.MaxPool2d(2)(x)
-    nn.MaxPool2d((2, 2), stride=2)(x)
-    assert len(calls) == 2
-    nn.MaxPool2d(2, stride=1)(x)
-    nn.MaxPool2d(3)(x)
-    nn.MaxPool2d(2)(x.astype(np.float16))
-    assert len(calls) == 2
-
-
 def avg_pool_loop(x, g):
     """y and dx written out window by window in x's dtype: (((a + b) + c) + d) / 4, and g / 4 to each entry."""
     planes = x.reshape((-1,) + x.shape[-2:])
@@ -149,24 +135,12 @@ def avg_pool_loop(x, g):
     return y.reshape(g.shape), dx.reshape(x.shape)
 
 
-def avg_both(x, g, dtype):
-    """(y, dx) of the average-pool kernel and of its twin."""
-    results = []
-    for implementation in ("numba", "numpy"):
-        leaf = Tensor(x, requires_grad=True)
-        y = avg_pool2x2(leaf, implementation=implementation)
-        y.backward(g)
-        assert y.dtype == leaf.grad.dtype == dtype
-        results.append((y.data, leaf.grad))
-    return results
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_avg_kernel_equals_twin_and_a_loop_bitwise(rng, shape, dtype):
     x = rng.standard_normal(shape).astype(dtype)
     g = rng.standard_normal(shape[:-2] + (shape[-2] // 2, shape[-1] // 2)).astype(dtype)
-    (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(dtype))
+    (y, dx), (y_twin, dx_twin) = both(x, g, np.dtype(dtype), avg_pool2x2)
     y_loop, dx_loop = avg_pool_loop(x, g)
     for ours, twin, loop in ((y, y_twin, y_loop), (dx, dx_twin, dx_loop)):
         assert_bitwise_equal(ours, twin)
@@ -189,7 +163,7 @@ def test_avg_non_finite_values_and_signed_zeros_as_the_twin(rng, dtype):
     g.flat[2::7] = -0.0
     g.flat[3::13] = np.finfo(dtype).tiny  # a quarter of it is subnormal
     with np.errstate(invalid="ignore", over="ignore"):
-        (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(dtype))
+        (y, dx), (y_twin, dx_twin) = both(x, g, np.dtype(dtype), avg_pool2x2)
     assert np.isnan(y).any() and np.isinf(y).any() and np.signbit(y[y == 0]).any()
     assert np.isnan(dx).any() and np.isinf(dx).any() and np.signbit(dx[dx == 0]).any()
     assert y[0, 2, 0, 0] == np.inf
@@ -208,23 +182,25 @@ def test_avg_numba_functions_on_planes_equal_the_loop(rng):
 def test_avg_non_contiguous_input_and_gradcheck(rng):
     x = rng.standard_normal((5, 6, 2, 8)).transpose(3, 2, 0, 1)[..., ::-1, :]  # (8, 2, 5, 6), strided
     g = rng.standard_normal((8, 2, 2, 3))
-    (y, dx), (y_twin, dx_twin) = avg_both(x, g, np.dtype(np.float64))
+    (y, dx), (y_twin, dx_twin) = both(x, g, np.dtype(np.float64), avg_pool2x2)
     assert_bitwise_equal(y, y_twin)
     assert_bitwise_equal(dx, dx_twin)
     assert gradcheck(avg_pool2x2, [Tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nn_avg_pool_runs_the_kernel_for_2x2_stride_2(rng, monkeypatch, dtype):
+@pytest.mark.parametrize("module, function, twin", [(nn.MaxPool2d, MaxPool2x2, F.max_pool2d),
+                                                    (nn.AvgPool2d, AvgPool2x2, F.avg_pool2d)])
+def test_nn_pools_run_the_kernels_for_2x2_stride_2(rng, monkeypatch, dtype, module, function, twin):
     calls = []
-    monkeypatch.setattr(AvgPool2x2, "apply", lambda x: calls.append(x) or F.avg_pool2d(x, 2))
+    monkeypatch.setattr(function, "apply", lambda x: calls.append(x) or twin(x, 2))
     x = rng.standard_normal((2, 3, 6, 5)).astype(dtype)
-    nn.AvgPool2d(2)(x)
-    nn.AvgPool2d((2, 2), stride=2)(x)
+    module(2)(x)
+    module((2, 2), stride=2)(x)
     assert len(calls) == 2
-    nn.AvgPool2d(2, stride=1)(x)
-    nn.AvgPool2d(3)(x)
-    nn.AvgPool2d(2)(x.astype(np.float16))
+    module(2, stride=1)(x)
+    module(3)(x)
+    module(2)(x.astype(np.float16))
     assert len(calls) == 2
 
 
