@@ -14,6 +14,8 @@ round of each thread count is kept. Cases:
     conv          the stride-1 convolution by per-offset products, 16 → 16 channels at 26 × 26, B 128,
                   fwd + bwd; prange over blocks of images (forward) and the 8 lanes (backward)
     winograd      the same by Winograd's F(2 × 2, 3 × 3), 64 → 64 channels at 26 × 26, B 128
+    pool          2 × 2 max and average pooling with stride 2, fwd + bwd of each, (128, 16, 26, 26) float32;
+                  prange over the planes
 
     python scripts/bench_threads.py                 # all cases
     python scripts/bench_threads.py window vq       # some
@@ -34,7 +36,7 @@ import numpy as np  # noqa: E402
 
 # Each round of a case lasts at least this long (a case shorter than it runs several times in a round).
 ROUND_SECONDS = 0.3
-CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max", "conv", "winograd")
+CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max", "conv", "winograd", "pool")
 
 
 def parse_args(argv):
@@ -154,6 +156,20 @@ def _convolution(channels, algorithm):
     return run, f"B 128, {channels} → {channels} channels, 26 × 26, 3 × 3, fwd + bwd"
 
 
+def _pool():
+    from scratch import Tensor
+    from scratch.kernels.pool import avg_pool2x2, max_pool2x2
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 16, 26, 26), dtype=np.float32)
+    g = rng.standard_normal((128, 16, 13, 13), dtype=np.float32)
+
+    def run(threads):
+        for pool in (max_pool2x2, avg_pool2x2):
+            pool(Tensor(x, requires_grad=True)).backward(g)
+    return run, "(128, 16, 26, 26) float32, max and average pooling, fwd + bwd of each"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import numba
@@ -170,7 +186,7 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|")
     makers = {"word2vec": _word2vec, "glove": _glove, "routing": _routing, "window": _window, "vq": _vq,
               "perturb_max": _perturb_max, "conv": lambda: _convolution(16, "offsets"),
-              "winograd": lambda: _convolution(64, "winograd")}
+              "winograd": lambda: _convolution(64, "winograd"), "pool": _pool}
     for name in args.cases:
         run, problem = makers[name]()
         numba.set_num_threads(2)
@@ -187,7 +203,7 @@ def main(argv=None) -> int:
                 for _ in range(calls):
                     run(threads)
                 times[threads] = min(times[threads], (time.perf_counter() - start) / calls)
-        print(f"| {name} | {problem} | {times[1]:.3f} | {times[2]:.3f} | {times[1] / times[2]:.2f}× |", flush=True)
+        print(f"| {name} | {problem} | {times[1]:.4g} | {times[2]:.4g} | {times[1] / times[2]:.2f}× |", flush=True)
     return 0
 
 
