@@ -5,6 +5,9 @@ in one process, BLAS pinned to one thread (BLAS calls inside a kernel run on the
 A round lasts at least 0.3 s (a shorter case is called several times and timed per call); the best
 round of each thread count is kept. Cases:
 
+    host          not a kernel: a loop of sines split into two equal halves, nothing shared, no memory
+                  traffic; its scaling is the most two threads can give on this host at the time (a
+                  shared or throttled second core shows here first)
     word2vec      skip-gram, 5 unigram negatives, one epoch of the shipped corpus; threads = Hogwild parts
     glove         classic GloVe epochs over the shipped corpus's records; threads = Hogwild parts
     routing       su2 routing forward + backward, a batch of 64; prange over the samples
@@ -33,10 +36,11 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
 
 import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
 
 # Each round of a case lasts at least this long (a case shorter than it runs several times in a round).
 ROUND_SECONDS = 0.3
-CASES = ("word2vec", "glove", "routing", "window", "vq", "perturb_max", "conv", "winograd", "pool")
+CASES = ("host", "word2vec", "glove", "routing", "window", "vq", "perturb_max", "conv", "winograd", "pool")
 
 
 def parse_args(argv):
@@ -47,6 +51,24 @@ def parse_args(argv):
     args = p.parse_args(argv)
     args.cases = args.cases or list(CASES)
     return args
+
+
+@njit(cache=True, parallel=True)
+def _sines(halves, terms):
+    """Σ_r sin(i·10⁻³ + r) for each half i: pure arithmetic, one half per thread."""
+    out = np.zeros(halves)
+    for i in prange(halves):
+        total = 0.0
+        for r in range(terms):
+            total += math.sin(i * 1e-3 + r)
+        out[i] = total
+    return out
+
+
+def _host():
+    def run(threads):
+        _sines(2, 1_000_000)
+    return run, "two halves of 10⁶ sines each, one per thread"
 
 
 def _word2vec():
@@ -184,7 +206,7 @@ def main(argv=None) -> int:
     print(f"# {machine_summary()}; BLAS 1 thread; best of {args.repeat} alternating rounds of ≥ {ROUND_SECONDS} s")
     print("| kernel | problem | 1 thread s | 2 threads s | scaling |")
     print("|---|---|---|---|---|")
-    makers = {"word2vec": _word2vec, "glove": _glove, "routing": _routing, "window": _window, "vq": _vq,
+    makers = {"host": _host, "word2vec": _word2vec, "glove": _glove, "routing": _routing, "window": _window, "vq": _vq,
               "perturb_max": _perturb_max, "conv": lambda: _convolution(16, "offsets"),
               "winograd": lambda: _convolution(64, "winograd"), "pool": _pool}
     for name in args.cases:
