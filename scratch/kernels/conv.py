@@ -51,6 +51,7 @@ from ..autograd import functional as F
 from ..autograd.functional.conv import conv2d_arguments
 from . import IMPLEMENTATIONS, NUMBA
 from .blas import gemm
+from .vector_math import row_sum
 from .winograd import LANES, Conv2dWinograd, sum_lanes
 from ..validation import choice
 
@@ -80,16 +81,6 @@ def _interleave(x, n0, m):
             for t in range(pixels):
                 row[t * m + i] = source[t]
     return block
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def _row_sum(values):
-    """The sum of a row, in its dtype, in the order the vectorized loop adds (reassociation allowed):
-    fixed for the compiled code, so not dependent on the thread count."""
-    total = np.zeros(1, values.dtype)[0]
-    for value in values:
-        total += value
-    return total
 
 
 @njit(cache=True, parallel=True)
@@ -150,7 +141,7 @@ def conv_backward_numba(x, w_offsets, grad, kw, images_per_block, dx, dw_lanes, 
                             for q in range(w_out):
                                 row[(p * w + q) * m + i] = g[q]
             for oc in range(o if need_b else 0):
-                db_lanes[lane, oc] += _row_sum(g_cols[oc])
+                db_lanes[lane, oc] += row_sum(g_cols[oc])  # any order: fixed by the compiled code, not the threads
             if need_w:
                 xb = _interleave(x, n0, m)
                 for k in range(len(w_offsets)):

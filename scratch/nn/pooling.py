@@ -15,7 +15,7 @@ class _Pool2d(Module):
     (``scratch.kernels.pool``: the same results as the engine's function, in one pass each way);
     every other case runs the engine's ``engine(x, kernel_size, stride)``."""
 
-    kernel_2x2 = engine = None
+    kernel_2x2 = engine = None  # staticmethods of the subclasses
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None):
         super().__init__()
@@ -25,8 +25,8 @@ class _Pool2d(Module):
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         x = as_tensor(x)
         if self.kernel_size == self.stride == (2, 2) and x.dtype in pool.DTYPES:
-            return type(self).kernel_2x2(x)
-        return type(self).engine(x, self.kernel_size, self.stride)
+            return self.kernel_2x2(x)
+        return self.engine(x, self.kernel_size, self.stride)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
@@ -37,11 +37,11 @@ class MaxPool2d(_Pool2d):
     H' = ⌊(H − kh) / sh⌋ + 1. ``stride`` defaults to ``kernel_size`` (non-overlapping windows).
     A 2 × 2 kernel with stride 2 runs ``pool.max_pool2x2``, otherwise ``F.max_pool2d``."""
 
-    kernel_2x2, engine = pool.max_pool2x2, F.max_pool2d
+    kernel_2x2, engine = staticmethod(pool.max_pool2x2), staticmethod(F.max_pool2d)
 
 
 class AvgPool2d(_Pool2d):
     """y[..., i, j] = mean of x over the kh × kw window at (i·sh, j·sw); shapes as ``MaxPool2d``.
     A 2 × 2 kernel with stride 2 runs ``pool.avg_pool2x2``, otherwise ``F.avg_pool2d``."""
 
-    kernel_2x2, engine = pool.avg_pool2x2, F.avg_pool2d
+    kernel_2x2, engine = staticmethod(pool.avg_pool2x2), staticmethod(F.avg_pool2d)
